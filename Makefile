@@ -1,0 +1,20 @@
+# The two commands of the README: `make demo` and `make test`.
+PY := .venv/bin/python
+SEED ?= 1337
+NUM ?= 8
+
+.PHONY: setup demo test clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@mkdir -p out/demo
+	$(PY) -m abcrnn generate --num-tunes $(NUM) --temperature 1.0 --seed $(SEED) --out out/demo/tunes.abc
+	@echo "demo: tunes in out/demo/tunes.abc"
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,103 @@
+"""CharRNN: one character-level recurrent model with a switchable cell."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    cell: str = "lstm"
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0
+    embed_size: int = 64      # 0 = one-hot input, as in the study
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("vocab_size", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.embed_size < 0:
+            raise ValueError(f"embed_size must be >= 0 (0 = one-hot), got {self.embed_size}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CharRNN(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = c = config
+        if c.embed_size:
+            self.embed = nn.Embedding(c.vocab_size, c.embed_size)
+            in_size = c.embed_size
+        else:
+            # One-hot input: a fixed identity table keeps one code path for both.
+            self.register_buffer("onehot", torch.eye(c.vocab_size), persistent=False)
+            self.embed = None
+            in_size = c.vocab_size
+        # One module per layer (rather than num_layers=N) so every layer's
+        # per-step output is at hand for activation heatmaps; on CPU the cost is nil.
+        Cell = CELLS[c.cell]
+        self.layers = nn.ModuleList(
+            Cell(in_size if i == 0 else c.hidden_size, c.hidden_size, batch_first=True)
+            for i in range(c.num_layers))
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.hidden_size, c.vocab_size)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def _embed(self, idx):
+        return self.embed(idx) if self.embed is not None else self.onehot[idx]
+
+    def forward(self, idx, targets=None, state=None, return_activations=False):
+        """idx (B, T) -> logits (B, T, V), loss or None, new state [, activations].
+
+        ``state`` is a list with one entry per layer (a tensor (1, B, H), or an
+        (h, c) pair for LSTM); None means zeros. ``targets`` of -1 are ignored.
+        With ``return_activations`` also returns a dict of lists (one per layer)
+        of (B, T, H) tensors: "hidden" and, for LSTM, "cell".
+        """
+        x = self._embed(idx)                                   # (B, T, E)
+        state = state or [None] * len(self.layers)
+        new_state, acts = [], {"hidden": [], "cell": []}
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                x = self.drop(x)
+            if return_activations:
+                x, s, cells = self._stepwise(layer, x, state[i])
+                acts["hidden"].append(x)
+                if cells is not None:
+                    acts["cell"].append(cells)
+            else:
+                x, s = layer(x, state[i])                      # (B, T, H)
+            new_state.append(s)
+        logits = self.head(self.drop(x))                       # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
+                                   ignore_index=-1)
+        if return_activations:
+            return logits, loss, new_state, acts
+        return logits, loss, new_state
+
+    def _stepwise(self, layer, x, s):
+        """Run one layer a step at a time so the LSTM cell state of every step is kept."""
+        outs, cells = [], []
+        for t in range(x.size(1)):
+            o, s = layer(x[:, t:t + 1], s)
+            outs.append(o)
+            if isinstance(s, tuple):
+                cells.append(s[1][-1].unsqueeze(1))            # (B, 1, H)
+        return torch.cat(outs, 1), s, (torch.cat(cells, 1) if cells else None)

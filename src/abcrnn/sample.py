@@ -1,0 +1,106 @@
+"""Sampling: prime, temperature (0 = greedy), top-k / top-p, batched, stop at <end>.
+
+The prime is fed once; after that the recurrent state is carried step by step,
+so each new character costs one step of the network, never a re-read of the prefix.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .abc import END, START, format_tunebook, strip_markers
+from .data import Vocab
+from .model import CharRNN
+
+MAX_LEN_CAP = 20_000     # characters per tune
+NUM_TUNES_CAP = 1_000    # tunes per batch
+
+
+@dataclass
+class Generated:
+    text: str      # prime + generated characters, markers included
+    ended: bool    # True if the model wrote <end>, False if max_len stopped it
+
+
+def check_params(temperature: float, top_k: int, top_p: float, max_len: int, num_tunes: int) -> None:
+    """Raise ValueError with a user-facing message for any out-of-range setting."""
+    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature}")
+    if top_k < 0:
+        raise ValueError(f"top-k must be >= 0 (0 = off), got {top_k}")
+    if not (0 < top_p <= 1):
+        raise ValueError(f"top-p must be in (0, 1], got {top_p}")
+    if not 1 <= max_len <= MAX_LEN_CAP:
+        raise ValueError(f"max-len must be between 1 and {MAX_LEN_CAP}, got {max_len}")
+    if not 1 <= num_tunes <= NUM_TUNES_CAP:
+        raise ValueError(f"num-tunes must be between 1 and {NUM_TUNES_CAP}, got {num_tunes}")
+
+
+def full_prime(prime: str) -> str:
+    """Tunes in training begin with ``<start>\\n``; a prime that lacks it gets it."""
+    prime = prime.replace("\r\n", "\n")
+    return prime if prime.startswith(START) else f"{START}\n{prime}"
+
+
+def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
+         gen: torch.Generator | None) -> torch.Tensor:
+    """Next ids (B,) from logits (B, V)."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    logits = logits.float() / temperature
+    if top_k and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]            # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, -1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(-1, descending=True)
+        drop = sorted_p.cumsum(-1) - sorted_p > top_p                     # keeps the first always
+        sorted_p = sorted_p.masked_fill(drop, 0.0)
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+    return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+
+
+@torch.inference_mode()
+def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1, max_len: int = 3000,
+           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int = 1337,
+           device: str | torch.device = "cpu") -> list[Generated]:
+    """Sample ``num_tunes`` continuations of ``prime`` in one batch."""
+    check_params(temperature, top_k, top_p, max_len, num_tunes)
+    prime = full_prime(prime)
+    prime_ids = vocab.encode(prime)           # raises VocabError naming unknown characters
+    model.eval()
+    gen = torch.Generator(device=device).manual_seed(seed)
+    B = num_tunes
+    x = torch.tensor(prime_ids, device=device).repeat(B, 1)               # (B, P)
+    logits, _, state = model(x)
+    last = logits[:, -1]                                                  # (B, V)
+
+    end_ids = torch.tensor(vocab.encode(END), device=device) if not vocab.missing(END) else None
+    n_end = len(END)
+    tail = torch.full((B, n_end), -1, device=device, dtype=torch.long)   # last chars seen
+    k = min(n_end, len(prime_ids))
+    tail[:, n_end - k:] = x[:, len(prime_ids) - k:]
+    out = torch.zeros(B, max_len, dtype=torch.long, device=device)
+    lengths = torch.full((B,), max_len, dtype=torch.long, device=device)
+    done = torch.zeros(B, dtype=torch.bool, device=device)
+    for t in range(max_len):
+        nxt = pick(last, temperature, top_k, top_p, gen)                  # (B,)
+        out[:, t] = nxt
+        if end_ids is not None:
+            tail = torch.cat([tail[:, 1:], nxt[:, None]], 1)
+            just = (tail == end_ids).all(1) & ~done
+            lengths[just] = t + 1
+            done |= just
+            if bool(done.all()):
+                break
+        logits, _, state = model(nxt[:, None], state=state)
+        last = logits[:, -1]
+    out, lengths, done = out.cpu(), lengths.cpu(), done.cpu()
+    return [Generated(prime + vocab.decode(out[b, : lengths[b]]), bool(done[b])) for b in range(B)]
+
+
+def tunes_to_abc(samples: list[Generated], first_x: int = 1) -> str:
+    """Clean ABC for a batch of samples: markers stripped, numbered, blank-line separated."""
+    return format_tunebook([strip_markers(s.text) for s in samples], first_x)

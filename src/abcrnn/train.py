@@ -1,0 +1,276 @@
+"""Training: teacher forcing on random slices of random tunes, Adam, validation
+on whole tunes, best/last checkpoints, loss history. DDP when run by torchrun.
+
+Validation loss is the mean negative log-likelihood in nats per predicted
+character over *all* validation tunes, each fed from a zero state starting at
+its first character (``<start>``): sum of NLL over every next-character
+prediction of every val tune / number of those predictions.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+
+from . import abc
+from .checkpoint import (CheckpointError, atomic_write, load_checkpoint, optimizer_tensors,
+                         restore_optimizer, save_checkpoint)
+from .data import TuneSet, Vocab, fingerprint, split_tunes
+from .model import CharRNN, ModelConfig
+
+
+@dataclass
+class TrainConfig:
+    corpus: str = ""
+    out: str = "out/run"
+    cell: str = "lstm"
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0
+    embed_size: int = 64
+    seq_len: int = 128
+    batch_size: int = 32
+    lr: float = 3e-3
+    lr_schedule: str = "cosine"        # constant | cosine (decays to min_lr over max_steps)
+    warmup_steps: int = 50
+    min_lr: float = 1e-4
+    grad_clip: float = 1.0
+    max_steps: int = 2000
+    minutes: float = 0.0               # wall-clock budget; 0 = none
+    eval_interval: int = 200
+    val_frac: float = 0.1
+    split_seed: int = 1337
+    seed: int = 1337
+    device: str = "auto"
+
+    def __post_init__(self):
+        checks = [(self.seq_len >= 1, "seq_len must be >= 1"),
+                  (self.batch_size >= 1, "batch_size must be >= 1"),
+                  (self.lr > 0 and math.isfinite(self.lr), "lr must be a positive number"),
+                  (self.max_steps >= 1, "max_steps must be >= 1"),
+                  (self.minutes >= 0, "minutes must be >= 0"),
+                  (self.eval_interval >= 1, "eval_interval must be >= 1"),
+                  (0 < self.val_frac < 1, "val_frac must be in (0, 1)"),
+                  (self.lr_schedule in ("constant", "cosine"), "lr_schedule must be constant or cosine"),
+                  (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda")]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def get_lr(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    frac = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * frac))
+
+
+@torch.inference_mode()
+def estimate_loss(model: CharRNN, tunes: TuneSet, device="cpu", batch_size: int = 16) -> float:
+    """Mean nats/char over whole tunes from a zero state (see module docstring)."""
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(tunes)), key=lambda i: int(tunes.lengths[i]))  # less padding
+    total, count = 0.0, 0
+    for b in range(0, len(order), batch_size):
+        idx, targets = tunes.padded(order[b:b + batch_size])
+        idx, targets = idx.to(device), targets.to(device)
+        logits, _, _ = model(idx)
+        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets,
+                                                ignore_index=-1, reduction="sum")
+        total += float(nll)
+        count += int((targets >= 0).sum())
+    model.train(was_training)
+    return total / count
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but no CUDA GPU is available")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def _dist_setup(device: torch.device):
+    """(rank, world_size); starts the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    import torch.distributed as dist
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), world
+
+
+def prepare(cfg: TrainConfig, vocab: Vocab | None = None):
+    """Corpus -> (vocab, train TuneSet, val TuneSet, split, fingerprint)."""
+    corpus = abc.load_corpus(cfg.corpus)
+    train_ids, val_ids = split_tunes(len(corpus.tunes), cfg.val_frac, cfg.split_seed)
+    vocab = vocab or Vocab.from_texts([abc.wrap(t) for t in corpus.tunes])
+    train = TuneSet.build([corpus.tunes[i] for i in train_ids], vocab)
+    val = TuneSet.build([corpus.tunes[i] for i in val_ids], vocab)
+    if int(train.lengths.max()) <= 1:
+        raise ValueError("every training tune is too short to learn from")
+    split = {"train": train_ids, "val": val_ids, "fragments": len(corpus.fragments)}
+    return vocab, train, val, split, fingerprint(corpus.tunes)
+
+
+class Run:
+    """Everything the loop carries: model, optimizer, RNG, history; saves and resumes."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False):
+        self.cfg, self.out = cfg, Path(cfg.out)
+        self.device = pick_device(cfg.device)
+        self.rank, self.world = _dist_setup(self.device)
+        torch.manual_seed(cfg.seed + self.rank)
+        old = self._load_last() if resume else None
+        self.vocab, self.train_set, self.val_set, self.split, self.fp = prepare(
+            cfg, old[1] if old else None)
+        if old and old[2]["corpus_fingerprint"] != self.fp:
+            raise CheckpointError(f"--resume: {self.out} was trained on another corpus "
+                                  "(fingerprint differs)")
+        self.model = old[0] if old else CharRNN(ModelConfig(
+            len(self.vocab), cfg.cell, cfg.hidden_size, cfg.num_layers, cfg.dropout, cfg.embed_size))
+        self.model.to(self.device).train()
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)
+        self.step, self.history, self.best_val, self.elapsed = 0, [], float("inf"), 0.0
+        if old:
+            self._restore(*old[2:])
+        self.ddp = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+            self.ddp = DistributedDataParallel(self.model)
+
+    def _load_last(self):
+        path = self.out / "last.json"
+        if not path.is_file():
+            raise CheckpointError(f"--resume: no checkpoint at {path}")
+        return load_checkpoint(path, with_resume=True)
+
+    def _restore(self, doc: dict, tensors: dict):
+        if doc["model_config"] != self.model.config.to_dict():
+            raise CheckpointError("--resume: the model settings differ from the checkpoint's")
+        restore_optimizer(self.opt, {k: v for k, v in tensors.items() if k.startswith("state.")},
+                          doc["resume"]["optimizer"])
+        self.gen.set_state(tensors[f"rng.gen.{self.rank}"] if f"rng.gen.{self.rank}" in tensors
+                           else tensors["rng.gen.0"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.step, self.history = doc["step"], doc["history"]
+        self.best_val, self.elapsed = doc["best_val_loss"], doc["train_seconds"]
+
+    def meta(self) -> dict:
+        return {"model_config": self.model.config.to_dict(), "train_config": asdict(self.cfg),
+                "vocab": self.vocab.to_list(), "history": self.history, "best_val_loss": self.best_val,
+                "corpus_fingerprint": self.fp, "train_seconds": round(self.elapsed, 2),
+                "num_params": self.model.num_params()}
+
+    def save(self, best: bool):
+        """Rank 0 only: last checkpoint (with optimizer + RNG), best model, history files."""
+        tensors, opt_meta = optimizer_tensors(self.opt)
+        tensors |= {"rng.gen.0": self.gen.get_state(), "rng.torch": torch.get_rng_state()}
+        save_checkpoint(self.out, "last", self.model, self.meta(), self.step, tensors,
+                        {"optimizer": opt_meta})
+        if best:
+            save_checkpoint(self.out, "model", self.model, self.meta(), self.step)
+        write_history(self.out, self.history)
+
+
+def write_history(out: Path, history: list[dict]) -> None:
+    import json
+    keys = ["step", "train_loss", "val_loss", "lr", "seconds", "chars_per_s"]
+    rows = [",".join(keys)] + [",".join(str(h[k]) for k in keys) for h in history]
+    atomic_write(out / "history.csv", "\n".join(rows) + "\n")
+    atomic_write(out / "history.json", json.dumps(history, indent=1))
+    from .plots import plot_history
+    plot_history(history, out / "loss.png")
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
+    """Train and return the final meta (history, best val loss...)."""
+    run = Run(cfg, resume)
+    model, opt, out = run.ddp, run.opt, run.out
+    if run.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        import json
+        atomic_write(out / "split.json", json.dumps(run.split))
+    amp = torch.autocast("cuda", torch.bfloat16) if run.device.type == "cuda" else nullcontext()
+    bar = _progress(progress and run.rank == 0, run.step, cfg.max_steps)
+    t0, window, chars = time.time() - run.elapsed, [], 0
+    t_window = time.time()
+    stop = False
+    try:
+        while run.step < cfg.max_steps and not stop:
+            for g in opt.param_groups:
+                g["lr"] = get_lr(cfg, run.step)
+            idx, targets = run.train_set.get_batch(cfg.batch_size, cfg.seq_len, run.gen)
+            idx, targets = idx.to(run.device), targets.to(run.device)
+            with amp:
+                _, loss, _ = model(idx, targets)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            run.step += 1
+            window.append(loss.item())
+            chars += int((targets >= 0).sum()) * run.world
+            run.elapsed = time.time() - t0
+            stop = _should_stop(cfg, run)
+            if run.step % cfg.eval_interval == 0 or run.step == cfg.max_steps or stop:
+                cps = chars / max(1e-9, time.time() - t_window)
+                _evaluate(run, sum(window) / len(window), cps)
+                window, chars, t_window = [], 0, time.time()
+            bar.update(1)
+            if run.step % 10 == 0 and window:
+                bar.set_postfix(loss=f"{window[-1]:.3f}",
+                                cps=f"{chars / max(1e-9, time.time() - t_window):,.0f}")
+    except KeyboardInterrupt:
+        if window:
+            _evaluate(run, sum(window) / len(window), chars / max(1e-9, time.time() - t_window))
+        bar.close()
+        print(f"interrupted at step {run.step}; checkpoint written to {out}")
+    bar.close()
+    if run.world > 1:
+        import torch.distributed as dist
+        dist.destroy_process_group()
+    return run.meta()
+
+
+def _should_stop(cfg: TrainConfig, run: Run) -> bool:
+    """Time budget; under DDP rank 0 decides so every rank stops at the same step."""
+    stop = bool(cfg.minutes) and run.elapsed >= cfg.minutes * 60
+    if run.world > 1 and cfg.minutes:
+        import torch.distributed as dist
+        flag = torch.tensor([float(stop)], device=run.device)
+        dist.broadcast(flag, 0)
+        stop = bool(flag.item())
+    return stop
+
+
+def _evaluate(run: Run, train_loss: float, cps: float):
+    if run.rank != 0:
+        return
+    val = estimate_loss(run.model, run.val_set, run.device)
+    best = val < run.best_val
+    run.best_val = min(run.best_val, val)
+    run.history.append({"step": run.step, "train_loss": round(train_loss, 4), "val_loss": round(val, 4),
+                        "lr": round(run.opt.param_groups[0]["lr"], 6),
+                        "seconds": round(run.elapsed, 1), "chars_per_s": round(cps)})
+    run.save(best)
+
+
+def _progress(enabled: bool, start: int, total: int):
+    from tqdm import tqdm
+    return tqdm(total=total, initial=start, disable=not enabled, unit="step", dynamic_ncols=True)

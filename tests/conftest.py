@@ -1,0 +1,39 @@
+"""Shared fixtures: a tiny corpus and tiny models, so the suite stays fast."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from abcrnn.data import Vocab
+from abcrnn.model import CharRNN, ModelConfig
+
+TUNES = [
+    "X:1\nT:Tiny Reel\nM:4/4\nL:1/8\nK:D\n|:DFAF GBAF|EFGA BAFD:|\n|:dfaf gbaf|efge fdd2:|",
+    "X:2\nT:Tiny Jig\nM:6/8\nL:1/8\nK:G\n|:GAG BAB|cBA BGE|DGG FGA|BGE E3:|",
+    "X:3\nT:Tiny Waltz\nM:3/4\nL:1/4\nK:A\nA B c|d2 c|B A G|A3|]",
+    "X:4\nT:Tiny Polka\nM:2/4\nL:1/8\nK:Em\nEF GA|BA GF|E2 E2|E4|]",
+    "X:5\nT:Tiny Hornpipe\nM:4/4\nL:1/8\nK:C\n(3cBA GE cGEC|DEFG ABcd|e2c2 d2B2|c4 c4|]",
+    "X:6\nT:Tiny March\nM:2/4\nL:1/8\nK:F\nFA cA|Bd cA|GB AF|F4|]",
+]
+
+
+def marked(tunes) -> str:
+    return "".join(f"<start>\r\n{t.replace(chr(10), chr(13) + chr(10))}\r\n<end>\r\n" for t in tunes)
+
+
+@pytest.fixture
+def corpus_file(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_bytes(marked(TUNES).encode())
+    return path
+
+
+@pytest.fixture
+def vocab():
+    return Vocab.from_texts([f"<start>\n{t}\n<end>" for t in TUNES])
+
+
+def tiny_model(vocab, cell="lstm", **kw) -> CharRNN:
+    torch.manual_seed(0)
+    cfg = dict(cell=cell, hidden_size=16, num_layers=1, dropout=0.0, embed_size=8) | kw
+    return CharRNN(ModelConfig(len(vocab), **cfg)).eval()
