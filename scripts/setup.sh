@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(abcmidi abcm2ps fluidsynth fluid-soundfont-gm ghostscript lame)
+APT_PACKAGES=(abcmidi abcm2ps fluidsynth fluid-soundfont-gm ghostscript lame chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -23,4 +23,11 @@ PY=${PYTHON:-python3}
 # disk; an unpinned torch would download a multi-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+# Front-end assets for `abcrnn serve`, exactly as locked. --ignore-scripts:
+# swagger-ui-dist's dependency @scarf/scarf sends install analytics from a postinstall script.
+if [ ! -d node_modules/abcjs ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+# Note samples for the web page's player, rendered from the GM soundfont (skipped when up to date).
+.venv/bin/python -m abcrnn.web.soundfont
 echo "setup: ready (.venv/bin/abcrnn)"

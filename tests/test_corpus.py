@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import pytest
 
@@ -73,9 +72,21 @@ def test_batches_are_slices_of_single_tunes(vocab):
     idx, targets = ts.get_batch(8, 20, torch.Generator().manual_seed(0))
     assert idx.shape == targets.shape == (8, 20)
     for row in range(8):
-        x = vocab.decode(idx[row])
+        real = targets[row] >= 0
+        x = vocab.decode(idx[row][real])
         assert any(x in w for w in wrapped)
-        assert torch.equal(idx[row, 1:], targets[row, :-1])
+        assert torch.equal(idx[row, 1:][real[1:]], targets[row, :-1][real[1:]])
+
+
+def test_every_character_is_about_equally_likely_to_be_trained_on(vocab):
+    ts = TuneSet.build(TUNES, vocab)
+    idx, targets = ts.get_batch(20000, 16, torch.Generator().manual_seed(0))
+    starts_at_tune_start = (idx[:, 0] == vocab.stoi["<"]) & (idx[:, 1] == vocab.stoi["s"])
+    assert 0.15 < starts_at_tune_start.float().mean() < 0.5
+    # the first character after <start>\n (X) is a target about as often as any other
+    x_targets = (targets == vocab.stoi["X"]).sum() / len(TUNES)
+    per_char = (targets >= 0).sum() / len(ts.flat)
+    assert 0.6 < x_targets / per_char < 1.4
 
 
 def test_short_tunes_are_padded_with_ignored_targets(vocab):

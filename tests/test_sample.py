@@ -71,7 +71,7 @@ def test_generation_without_end_stops_at_max_len(vocab):
 def test_generation_respects_max_len_and_end(vocab):
     model = tiny_model(vocab)
     for s in sample(model, vocab, num_tunes=4, max_len=40, seed=3):
-        gen = s.text[len("<start>"):]
+        gen = s.text[len("<start>\n"):]
         if s.ended:
             assert gen.endswith(END) and END not in gen[:-len(END)]
         else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -42,9 +43,12 @@ def _train_parser(sub) -> None:
     for f in fields(TrainConfig):
         if f.name == "split_seed":
             continue   # follows --seed unless given in a resumed run's config
-        kind = type(f.default) if f.default is not MISSING else str
-        p.add_argument(_flag(f.name), type=kind, default=None,
-                       help=f"default {f.default!r}" + (" (the bundled corpus)" if f.name == "corpus" else ""))
+        helptext = f"default {f.default!r}" + (" (the bundled corpus)" if f.name == "corpus" else "")
+        if isinstance(f.default, bool):
+            p.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=helptext)
+        else:
+            kind = type(f.default) if f.default is not MISSING else str
+            p.add_argument(_flag(f.name), type=kind, default=None, help=helptext)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -86,7 +90,7 @@ def cmd_generate(args) -> None:
     model, vocab, _ = load_checkpoint(args.model, device=device)
     prime = args.prime.replace("\\n", "\n")
     samples = sample(model, vocab, prime, args.num_tunes, args.max_len, args.temperature,
-                     args.top_k, args.top_p, args.seed, device)
+                     args.top_k, args.top_p, args.seed, device, guide=args.guide)
     text = tunes_to_abc(samples)
     ended = sum(s.ended for s in samples)
     if out is None:
@@ -94,8 +98,93 @@ def cmd_generate(args) -> None:
     else:
         from .checkpoint import atomic_write
         atomic_write(out, text)
+        # a sidecar keeps what the ABC cannot: did each tune end at <end>, and how it was made
+        meta = {"model": str(args.model), "prime": prime, "temperature": args.temperature,
+                "top_k": args.top_k, "top_p": args.top_p, "max_len": args.max_len, "seed": args.seed,
+                "guide": args.guide, "ended": [s.ended for s in samples]}
+        atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
     print(f"{len(samples)} tunes, {ended} ended at <end>" + (f"; written to {out}" if out else ""),
           file=sys.stderr)
+
+
+def cmd_render(args) -> None:
+    from .abc import read_text, split_abc
+    from .render import FORMATS, render_file
+    src = Path(args.input)
+    if not src.is_file():
+        raise UserError(f"no ABC file at {src}")
+    tunes = split_abc(read_text(src))
+    if not tunes:
+        raise UserError(f"{src} holds no tune (a tune starts at an X: line)")
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip()) if args.formats else FORMATS
+    out = Path(args.out)
+    if args.tunebook:
+        from .tunebook import write_tunebook
+        rows = None
+        if args.quality:
+            from .evaluate import evaluate_tunes
+            from .abc import load_corpus
+            rows = evaluate_tunes(tunes, load_corpus(args.quality).tunes).rows
+        index = write_tunebook(tunes, out, rows, title=args.title or src.stem)
+        print(f"{len(tunes)} tunes rendered; tunebook: {index}")
+        return
+    results = render_file(src, out, formats)
+    print(f"{len(results)} tunes rendered into {out} ({', '.join(formats)})")
+
+
+def cmd_evaluate(args) -> None:
+    from . import evaluate as ev
+    from .abc import load_corpus, read_text, split_abc
+    corpus = load_corpus(args.corpus).tunes
+    reference = ev.evaluate_corpus(corpus, workers=args.workers)
+    report = reference
+    if args.tunes:
+        src = Path(args.tunes)
+        if not src.is_file():
+            raise UserError(f"no ABC file at {src}")
+        tunes = split_abc(read_text(src))
+        if not tunes:
+            raise UserError(f"{src} holds no tune (a tune starts at an X: line)")
+        side = src.with_name(src.name + ".json")
+        ended = json.loads(side.read_text())["ended"] if side.is_file() else None
+        if ended is not None and len(ended) != len(tunes):
+            ended = None      # the file was edited since generation: the flags no longer line up
+        report = ev.evaluate_tunes(tunes, corpus, ended, workers=args.workers)
+    print(ev.format_table(report, reference, label="generated") if args.tunes
+          else ev.format_table(report, label="corpus"))
+    if args.out:
+        paths = ev.write_report(report, args.out)
+        if args.tunes:
+            ev.write_report(reference, Path(args.out) / "corpus")
+        print("written: " + ", ".join(map(str, paths)))
+
+
+def cmd_serve(args) -> None:
+    import socket
+    try:
+        import uvicorn
+
+        from .web.app import create_app
+    except ImportError as e:
+        raise UserError(f"the web composer needs {e.name}: run `make setup`") from None
+    from .train import pick_device
+    # Fail with one clear line if the port is taken, before loading the model.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((args.host, args.port))
+        except OSError as e:
+            raise UserError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
+                            "choose another --port") from None
+    app = create_app(args.model, device=pick_device(args.device))
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"abcrnn: listening on {args.host}: anyone who can reach this machine can use it",
+              file=sys.stderr)
+    print(f"abcrnn: composer at http://{host}:{args.port}/  (API docs at /docs; Ctrl-C stops)",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,16 +211,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-tunes", type=int, default=1)
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--guide", action=argparse.BooleanOptionalAction, default=True,
+                   help="structure-aware decoding (masks, bar and line redraws); "
+                        "--no-guide samples plainly, as the study did")
     p.add_argument("--out", help="write ABC here (default: stdout)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("evaluate", help="music-quality metrics of tunes (or of the corpus alone)")
+    p.add_argument("tunes", nargs="?", help="an .abc file; without it the corpus itself is scored")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="reference corpus (default: bundled)")
+    p.add_argument("--out", help="folder for evaluation.json and evaluation.csv")
+    p.add_argument("--workers", type=int, default=2, help="parallel abc2midi runs")
+    p.add_argument("--seed", type=int, default=0, help="unused (evaluation is deterministic)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("render", help="ABC -> MIDI, WAV, MP3, SVG, PDF, PNG (and an HTML tunebook)")
+    p.add_argument("input", help="an .abc file with one or more tunes")
+    p.add_argument("--out", default="out/render", help="output folder (created if missing)")
+    p.add_argument("--formats", help="comma-separated subset of mid,wav,mp3,svg,pdf,png (default: all)")
+    p.add_argument("--tunebook", action="store_true", help="write index.html with score, audio, ABC")
+    p.add_argument("--quality", metavar="CORPUS", help="with --tunebook: add evaluate's row per tune")
+    p.add_argument("--title", help="tunebook title")
+    p.add_argument("--seed", type=int, default=0, help="unused (rendering is deterministic)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("serve", help="web page to compose, edit, play and download tunes")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--seed", type=int, default=0, help="unused (each request carries its own seed)")
+    p.set_defaults(func=cmd_serve)
     return parser
+
+
+def _user_facing(e: BaseException) -> bool:
+    """Errors a user can act on; anything else is a bug and keeps its traceback."""
+    if isinstance(e, (UserError, ValueError, OSError)):
+        return True
+    return isinstance(e, RuntimeError) and type(e).__module__.startswith("abcrnn")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (UserError, ValueError, OSError) as e:
+    except Exception as e:  # noqa: BLE001 - filtered just below
+        if not _user_facing(e):
+            raise
         msg = str(e) if not isinstance(e, OSError) or not e.filename else f"{e.strerror}: {e.filename}"
         print(f"abcrnn: error: {msg}", file=sys.stderr)
         return 1

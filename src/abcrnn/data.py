@@ -87,13 +87,20 @@ class TuneSet:
     def get_batch(self, batch_size: int, seq_len: int, gen: torch.Generator):
         """Random slices of random tunes: ``idx`` (B, T) and ``targets`` (B, T).
 
-        A slice starts anywhere a full window fits; a tune shorter than the
-        window is taken whole and the rest of its targets are -1 (ignored).
+        Every character is equally likely to be trained on: a tune is drawn with
+        weight len + T - 1 (its number of window positions) and the window start
+        uniformly from -(T-1) to len-2, where a start before the tune begins at
+        the tune's first character. So a third or more of the windows start at
+        ``<start>`` from a zero state, as validation does, and headers are not
+        starved. Targets past a tune's end are -1 (ignored).
         """
-        t = torch.randint(len(self), (batch_size,), generator=gen)            # (B,)
-        room = (self.lengths[t] - seq_len - 1).clamp(min=0) + 1                # start choices
-        start = (torch.rand(batch_size, generator=gen) * room).long()          # (B,)
-        pos = start[:, None] + torch.arange(seq_len + 1)                       # (B, T+1)
+        T = seq_len
+        t = torch.multinomial((self.lengths + T - 1).double(), batch_size, replacement=True,
+                              generator=gen)                                   # (B,)
+        span = self.lengths[t] + T - 2                                         # start choices
+        start = (torch.rand(batch_size, generator=gen) * span).long() - (T - 1)
+        start = start.clamp(min=0)                                             # (B,)
+        pos = start[:, None] + torch.arange(T + 1)                             # (B, T+1)
         inside = pos < self.lengths[t][:, None]
         chunk = self.flat[(self.offsets[t][:, None] + pos).clamp(max=len(self.flat) - 1)]
         idx = chunk[:, :-1].clone()

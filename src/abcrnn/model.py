@@ -73,8 +73,7 @@ class CharRNN(nn.Module):
         state = state or [None] * len(self.layers)
         new_state, acts = [], {"hidden": [], "cell": []}
         for i, layer in enumerate(self.layers):
-            if i > 0:
-                x = self.drop(x)
+            x = self.drop(x)           # on the input of every layer, embedding included
             if return_activations:
                 x, s, cells = self._stepwise(layer, x, state[i])
                 acts["hidden"].append(x)

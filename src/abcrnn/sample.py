@@ -41,7 +41,9 @@ def check_params(temperature: float, top_k: int, top_p: float, max_len: int, num
 def full_prime(prime: str) -> str:
     """Tunes in training begin with ``<start>\\n``; a prime that lacks it gets it."""
     prime = prime.replace("\r\n", "\n")
-    return prime if prime.startswith(START) else f"{START}\n{prime}"
+    if prime.startswith(START):
+        prime = prime[len(START):].lstrip("\n")
+    return f"{START}\n{prime}"
 
 
 def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
@@ -62,31 +64,56 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
     return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
 
 
+def _select(state, rows):
+    """Copy of the rows ``rows`` of a per-layer recurrent state."""
+    return [tuple(t[:, rows].clone() for t in s) if isinstance(s, tuple) else s[:, rows].clone()
+            for s in state]
+
+
+def _put(state, rows, values):
+    for s, v in zip(state, values):
+        if isinstance(s, tuple):
+            for t, u in zip(s, v):
+                t[:, rows] = u
+        else:
+            s[:, rows] = v
+
+
 @torch.inference_mode()
 def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1, max_len: int = 3000,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int = 1337,
-           device: str | torch.device = "cpu") -> list[Generated]:
-    """Sample ``num_tunes`` continuations of ``prime`` in one batch."""
+           device: str | torch.device = "cpu", guide: bool = False) -> list[Generated]:
+    """Sample ``num_tunes`` continuations of ``prime`` in one batch.
+
+    With ``guide`` the ABC structure guide (guide.py) masks characters that would
+    break the tune and redraws bars or lines that do not add up or do not play.
+    """
     check_params(temperature, top_k, top_p, max_len, num_tunes)
     prime = full_prime(prime)
     prime_ids = vocab.encode(prime)           # raises VocabError naming unknown characters
     model.eval()
     gen = torch.Generator(device=device).manual_seed(seed)
-    B = num_tunes
-    x = torch.tensor(prime_ids, device=device).repeat(B, 1)               # (B, P)
+    x = torch.tensor(prime_ids, device=device).repeat(num_tunes, 1)        # (B, P)
     logits, _, state = model(x)
-    last = logits[:, -1]                                                  # (B, V)
+    if guide:
+        return _sample_guided(model, vocab, prime, logits[:, -1], state, max_len,
+                              (temperature, top_k, top_p, gen))
+    return _sample_plain(model, vocab, prime, x, logits[:, -1], state, max_len,
+                         (temperature, top_k, top_p, gen))
 
+
+def _sample_plain(model, vocab, prime, x, last, state, max_len, how) -> list[Generated]:
+    B, device = x.size(0), x.device
     end_ids = torch.tensor(vocab.encode(END), device=device) if not vocab.missing(END) else None
     n_end = len(END)
     tail = torch.full((B, n_end), -1, device=device, dtype=torch.long)   # last chars seen
-    k = min(n_end, len(prime_ids))
-    tail[:, n_end - k:] = x[:, len(prime_ids) - k:]
+    k = min(n_end, x.size(1))
+    tail[:, n_end - k:] = x[:, x.size(1) - k:]
     out = torch.zeros(B, max_len, dtype=torch.long, device=device)
     lengths = torch.full((B,), max_len, dtype=torch.long, device=device)
     done = torch.zeros(B, dtype=torch.bool, device=device)
     for t in range(max_len):
-        nxt = pick(last, temperature, top_k, top_p, gen)                  # (B,)
+        nxt = pick(last, *how)                                            # (B,)
         out[:, t] = nxt
         if end_ids is not None:
             tail = torch.cat([tail[:, 1:], nxt[:, None]], 1)
@@ -99,6 +126,50 @@ def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1,
         last = logits[:, -1]
     out, lengths, done = out.cpu(), lengths.cpu(), done.cpu()
     return [Generated(prime + vocab.decode(out[b, : lengths[b]]), bool(done[b])) for b in range(B)]
+
+
+def _sample_guided(model, vocab, prime, last, state, max_len, how) -> list[Generated]:
+    """Step all rows together; a row sent back by the guide restores the recurrent
+    state and logits saved where its bar or line began."""
+    from .guide import KEEP, LINE, AbcGuide
+    B, every = last.size(0), list(range(last.size(0)))
+    g = AbcGuide(vocab, prime, B)
+    n_prime = len(g.rows[0].text)
+    # snapshots at each row's bar mark and line mark: (state, logits)
+    snap = {"bar": (_select(state, every), last.clone()), "line": (_select(state, every), last.clone())}
+    active, ended = [True] * B, [False] * B
+    for _ in range(4 * max_len):                      # redraws are bounded too
+        rows = [b for b in every if active[b]]
+        if not rows:
+            break
+        masked = last.clone()
+        for b, allowed in g.mask_rows().items():
+            keep = torch.tensor([vocab.stoi[c] for c in allowed], device=last.device)
+            masked[b] = torch.full_like(last[b], float("-inf")).index_copy(0, keep, last[b, keep])
+        nxt = pick(masked, *how)                                          # (B,)
+        marks = [(g.rows[b].bar_mark, g.rows[b].line_mark) for b in every]
+        verdicts = {b: g.step(b, vocab.itos[int(nxt[b])]) for b in rows}
+        for b in rows:          # a mark that moved now stands here: save this state and logits
+            for key, i in (("bar", 0), ("line", 1)):
+                if verdicts[b] == KEEP and (g.rows[b].bar_mark, g.rows[b].line_mark)[i] != marks[b][i]:
+                    _put(snap[key][0], [b], _select(state, [b]))
+                    snap[key][1][b] = last[b]
+        logits, _, state = model(nxt[:, None], state=state)
+        last = logits[:, -1].clone()
+        for b in rows:
+            v, text = verdicts[b], g.rows[b].text
+            if v != KEEP:       # back to the mark: its state and logits replace this step's
+                key = "line" if v == LINE else "bar"
+                _put(state, [b], _select(snap[key][0], [b]))
+                last[b] = snap[key][1][b]
+                if key == "line":                     # the bar mark moved back with it
+                    _put(snap["bar"][0], [b], _select(snap["line"][0], [b]))
+                    snap["bar"][1][b] = snap["line"][1][b]
+            elif text.endswith(END):
+                active[b], ended[b] = False, True
+            elif len(text) - n_prime >= max_len:
+                active[b] = False
+    return [Generated(f"{START}\n{g.rows[b].text}", ended[b]) for b in every]
 
 
 def tunes_to_abc(samples: list[Generated], first_x: int = 1) -> str:

@@ -46,6 +46,7 @@ class TrainConfig:
     val_frac: float = 0.1
     split_seed: int = 1337
     seed: int = 1337
+    clean: bool = False                # train/validate on cleaned tunes (see clean.py)
     device: str = "auto"
 
     def __post_init__(self):
@@ -68,12 +69,18 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def get_lr(cfg: TrainConfig, step: int) -> float:
+def get_lr(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:
+    """Linear warm-up, then constant or cosine decay to min_lr. With a time budget
+    (``minutes``) the decay follows whichever of steps and time runs out first, so a
+    run cut by the clock still ends at a low learning rate."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     if cfg.lr_schedule == "constant":
         return cfg.lr
-    frac = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    frac = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+    if cfg.minutes:
+        frac = max(frac, elapsed / (cfg.minutes * 60))
+    frac = min(1.0, frac)
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * frac))
 
 
@@ -115,16 +122,29 @@ def _dist_setup(device: torch.device):
 
 
 def prepare(cfg: TrainConfig, vocab: Vocab | None = None):
-    """Corpus -> (vocab, train TuneSet, val TuneSet, split, fingerprint)."""
+    """Corpus -> (vocab, {"train", "val"[, "val_raw"]: TuneSet}, split info, fingerprint).
+
+    The split is drawn over the raw tunes first, so with ``clean`` the cleaned
+    train and val sets come from disjoint tunes and "val_raw" (the same val tunes
+    uncleaned) stays comparable with a run on the raw corpus."""
     corpus = abc.load_corpus(cfg.corpus)
     train_ids, val_ids = split_tunes(len(corpus.tunes), cfg.val_frac, cfg.split_seed)
     vocab = vocab or Vocab.from_texts([abc.wrap(t) for t in corpus.tunes])
-    train = TuneSet.build([corpus.tunes[i] for i in train_ids], vocab)
-    val = TuneSet.build([corpus.tunes[i] for i in val_ids], vocab)
-    if int(train.lengths.max()) <= 1:
-        raise ValueError("every training tune is too short to learn from")
+    train = [corpus.tunes[i] for i in train_ids]
+    val = [corpus.tunes[i] for i in val_ids]
     split = {"train": train_ids, "val": val_ids, "fragments": len(corpus.fragments)}
-    return vocab, train, val, split, fingerprint(corpus.tunes)
+    sets = {}
+    if cfg.clean:
+        from .clean import clean_tunes
+        sets["val_raw"] = TuneSet.build(val, vocab)
+        (train, rep_t), (val, rep_v) = clean_tunes(train), clean_tunes(val)
+        split["clean"] = {"train": rep_t.to_dict(), "val": rep_v.to_dict()}
+        if not train or not val:
+            raise ValueError("cleaning left no tune on one side of the split")
+    sets["train"], sets["val"] = TuneSet.build(train, vocab), TuneSet.build(val, vocab)
+    if int(sets["train"].lengths.max()) <= 1:
+        raise ValueError("every training tune is too short to learn from")
+    return vocab, sets, split, fingerprint(corpus.tunes)
 
 
 class Run:
@@ -136,8 +156,8 @@ class Run:
         self.rank, self.world = _dist_setup(self.device)
         torch.manual_seed(cfg.seed + self.rank)
         old = self._load_last() if resume else None
-        self.vocab, self.train_set, self.val_set, self.split, self.fp = prepare(
-            cfg, old[1] if old else None)
+        self.vocab, sets, self.split, self.fp = prepare(cfg, old[1] if old else None)
+        self.train_set, self.val_set, self.val_raw = sets["train"], sets["val"], sets.get("val_raw")
         if old and old[2]["corpus_fingerprint"] != self.fp:
             raise CheckpointError(f"--resume: {self.out} was trained on another corpus "
                                   "(fingerprint differs)")
@@ -191,6 +211,7 @@ class Run:
 def write_history(out: Path, history: list[dict]) -> None:
     import json
     keys = ["step", "train_loss", "val_loss", "lr", "seconds", "chars_per_s"]
+    keys += [k for k in ("val_raw_loss",) if history and k in history[0]]
     rows = [",".join(keys)] + [",".join(str(h[k]) for k in keys) for h in history]
     atomic_write(out / "history.csv", "\n".join(rows) + "\n")
     atomic_write(out / "history.json", json.dumps(history, indent=1))
@@ -214,7 +235,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
     try:
         while run.step < cfg.max_steps and not stop:
             for g in opt.param_groups:
-                g["lr"] = get_lr(cfg, run.step)
+                g["lr"] = get_lr(cfg, run.step, run.elapsed)
             idx, targets = run.train_set.get_batch(cfg.batch_size, cfg.seq_len, run.gen)
             idx, targets = idx.to(run.device), targets.to(run.device)
             with amp:
@@ -265,9 +286,12 @@ def _evaluate(run: Run, train_loss: float, cps: float):
     val = estimate_loss(run.model, run.val_set, run.device)
     best = val < run.best_val
     run.best_val = min(run.best_val, val)
-    run.history.append({"step": run.step, "train_loss": round(train_loss, 4), "val_loss": round(val, 4),
-                        "lr": round(run.opt.param_groups[0]["lr"], 6),
-                        "seconds": round(run.elapsed, 1), "chars_per_s": round(cps)})
+    row = {"step": run.step, "train_loss": round(train_loss, 4), "val_loss": round(val, 4),
+           "lr": round(run.opt.param_groups[0]["lr"], 6),
+           "seconds": round(run.elapsed, 1), "chars_per_s": round(cps)}
+    if run.val_raw is not None:
+        row["val_raw_loss"] = round(estimate_loss(run.model, run.val_raw, run.device), 4)
+    run.history.append(row)
     run.save(best)
 
 

@@ -1,0 +1,187 @@
+"""Structure-aware decoding: keep sampled tunes well-formed ABC as they grow.
+
+The sampler asks the guide, at every step and for every tune in the batch,
+which characters may come next (a mask over the vocabulary), and tells it which
+character was drawn. The guide answers with one of three verdicts:
+
+* ``KEEP``   - go on;
+* ``BAR``    - the bar just closed has the wrong length: go back to the start
+               of that bar (text and recurrent state) and draw it again;
+* ``LINE``   - abc2midi reports an error in the line just finished (or, at
+               ``<end>``, anywhere the tune's end exposes, such as an unclosed
+               repeat): go back to the start of that line and draw it again.
+
+Masks (hard rules of the ABC header and of the study's markers):
+  the first line is ``X:``; header lines are fields (a letter, then ``:``) or
+  ``%`` comments; no second ``X:``; ``K:`` (which ends the header) only once
+  ``T:``, ``M:`` and ``L:`` are written; in the body, lines may start only with
+  music or with the fields abc2midi accepts there; ``<`` at the start of a body
+  line can only begin ``<end>``.
+
+Redraws are bounded (``max_bar_tries``, ``max_line_tries``); past them the text
+is kept as it is, so generation always finishes. This is constrained decoding,
+not rejection of whole tunes: every tune the sampler returns is the one it drew.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .abc import END, START
+
+KEEP, BAR, LINE = 0, 1, 2
+REQUIRED_BEFORE_K = ("T", "M", "L")
+BODY_FIELDS = set("wWPVKMLQT")          # fields abc2midi accepts inside a tune body
+NOTE_LETTERS = set("ABCDEFGabcdefg")
+BODY_LINE_LETTERS = NOTE_LETTERS | set("xzZ") | BODY_FIELDS
+_BARLINE_END = re.compile(r"(\|\]|\|\||\|:|:\||::|\[\||\|)(\[?\d+([,-]\d+)*)?\s*$")
+_NOT_TRIGGER = set("|:][0123456789,- \t")
+
+
+@dataclass
+class _Row:
+    text: str = ""                 # the tune so far, markers excluded
+    line_mark: int = 0             # rollback point for LINE (offset into text)
+    bar_mark: int = 0              # rollback point for BAR
+    bar_tries: int = 0
+    bar_checked: int = -1          # end of the last bar line checked (no double checks)
+    line_tries: int = 0
+    fields: set = field(default_factory=set)
+    in_body: bool = False
+    redraws: int = 0
+
+
+class AbcGuide:
+    def __init__(self, vocab, prime_text: str, batch: int, check_lines: bool = True,
+                 max_bar_tries: int = 20, max_line_tries: int = 8):
+        import shutil
+        self.vocab = vocab
+        # Line checks need abc2midi; without it the masks and bar checks still apply.
+        self.check_lines = check_lines and shutil.which("abc2midi") is not None
+        self.max_bar_tries, self.max_line_tries = max_bar_tries, max_line_tries
+        body = prime_text[len(START):].lstrip("\n") if prime_text.startswith(START) else prime_text
+        self.rows = [_Row() for _ in range(batch)]
+        for r in self.rows:
+            for ch in body:
+                self._append(r, ch)
+            r.line_mark = r.bar_mark = len(r.text)
+        ids = vocab.stoi
+        self._ids = {c: ids[c] for c in ids}
+        self.V = len(vocab)
+
+    # --- masks -----------------------------------------------------------
+    def allowed(self, b: int) -> set[str] | None:
+        """Characters allowed next for row b, or None when anything goes."""
+        r = self.rows[b]
+        line = r.text[r.text.rfind("\n") + 1:]
+        if r.text == "":
+            return {"X"}
+        if not r.in_body:
+            if line == "":
+                letters = {c for c in self._ids if c.isalpha() and c.isascii()} - {"X"}
+                if not all(f in r.fields for f in REQUIRED_BEFORE_K):
+                    letters.discard("K")
+                return letters | {"%"}
+            if len(line) == 1 and line.isalpha():
+                return {":"}
+            return None
+        if line == "":
+            return ({c for c in self._ids if not c.isalpha()} | BODY_LINE_LETTERS) - {"\n"}
+        if len(line) == 1 and line in BODY_FIELDS - NOTE_LETTERS:
+            return {":"}
+        if len(line) == 1 and line in NOTE_LETTERS:
+            return set(self._ids) - {":"}          # "A:" would be a header field
+        if line.startswith("<"):
+            nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
+            return {nxt} if nxt else None
+        return None
+
+    def mask_rows(self) -> dict[int, set[str]]:
+        out = {}
+        for b in range(len(self.rows)):
+            a = self.allowed(b)
+            if a is not None:
+                out[b] = {c for c in a if c in self._ids}
+        return out
+
+    # --- verdicts ----------------------------------------------------------
+    def step(self, b: int, ch: str) -> int:
+        """Record character ``ch`` for row b; return KEEP, BAR or LINE."""
+        r = self.rows[b]
+        before = r.text
+        closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
+        if (r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
+                and _BARLINE_END.search(before)):
+            r.bar_checked = closed_at
+            if not self._bar_ok(before):
+                if r.bar_tries < self.max_bar_tries:
+                    r.bar_tries += 1
+                    return self._rollback(r, r.bar_mark, BAR)
+            r.bar_tries, r.bar_mark = 0, len(before)
+        if ch == "\n" or (ch == ">" and (before + ch).endswith(END)):
+            verdict = self._line_verdict(r, before, final=ch == ">")
+            if verdict != KEEP:
+                return verdict
+        self._append(r, ch)
+        return KEEP
+
+    def _line_verdict(self, r: _Row, before: str, final: bool) -> int:
+        text = before[: -len(END) + 1].rstrip("\n") if final else before
+        k_line = before.rsplit("\n", 1)[-1].startswith("K:")
+        if (self.check_lines and (r.in_body or k_line) and r.line_tries < self.max_line_tries
+                and self._line_errors(text, r, final)):
+            r.line_tries += 1
+            return self._rollback(r, r.line_mark, LINE)
+        r.line_tries = 0
+        if r.in_body or k_line:    # header lines keep the mark at the header's start, so a
+            r.line_mark = r.bar_mark = len(before)   # bad header is drawn again as a whole
+        return KEEP
+
+    def _rollback(self, r: _Row, mark: int, kind: int) -> int:
+        r.text = r.text[:mark]
+        r.bar_checked = len(r.text.rstrip())  # the bar line we go back to was accepted
+        if kind == LINE:
+            r.bar_mark = mark
+        r.redraws += 1
+        self._refresh(r)
+        return kind
+
+    # --- helpers -------------------------------------------------------------
+    def _append(self, r: _Row, ch: str) -> None:
+        r.text += ch
+        if ch == "\n" and not r.in_body:
+            last = r.text[:-1].rsplit("\n", 1)[-1]
+            if len(last) > 1 and last[1] == ":" and last[0].isalpha():
+                r.fields.add(last[0])
+                r.in_body = last[0] == "K"
+
+    def _refresh(self, r: _Row) -> None:
+        """Recompute header facts from the text after a rollback."""
+        r.fields, r.in_body = set(), False
+        for line in r.text.split("\n")[:-1]:
+            if r.in_body:
+                break
+            if len(line) > 1 and line[1] == ":":
+                r.fields.add(line[0])
+                r.in_body = line[0] == "K"
+
+    def _bar_ok(self, text: str) -> bool:
+        from .abcbars import bar_report
+        bars = bar_report(text.rstrip()).bars
+        if not bars or bars[-1].expected is None:
+            return True
+        bar, first = bars[-1], len(bars) == 1
+        if bar.duration == bar.expected:
+            return True
+        if bar.duration > bar.expected:
+            return False
+        return first or bar.in_ending or bar.closed_by.startswith(":")
+
+    def _line_errors(self, text: str, r: _Row, final: bool) -> bool:
+        from .validate import check_abc
+        first_line = r.text[: r.line_mark].count("\n") + 1
+        check = check_abc(text)
+        if final:
+            return not check.valid
+        return any(m.line >= first_line or m.line == 0 for m in check.errors
+                   if "at end of tune" not in m.text and "No tune processed" not in m.text)

@@ -1,0 +1,119 @@
+"""Is a tune valid ABC? Ask abc2midi (Debian package ``abcmidi``).
+
+abc2midi prints every message on stdout and exits 0 even for garbage, so its
+text is parsed: a tune is valid when a MIDI file is written and no ``Error``
+line appears except the ``HARMLESS_ERRORS`` (they concern metadata abc2midi
+does not need to play the tune; they are listed in reports, not counted).
+This is the one definition of validity: evaluation, corpus cleaning and the
+sampling guide all use it.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TIMEOUT = 10.0           # seconds per tune
+# category (see error_category) -> why it does not count
+HARMLESS_ERRORS = {
+    "Hornpipe must be in N/N or N/N time": "R:Hornpipe asks abc2midi for swing; R: is free text for us",
+    "I: key '…' not recognized": "an unknown I: instruction (I:abc2nwc...), ignored by players",
+    "malformed Q: field ignored": "tempo only",
+}
+_LOCATED = re.compile(r"^(Error|Warning)(?: in line-char (\d+)-(\d+))?\s*:\s*(.*)$")
+
+
+class Abc2midiMissing(FileNotFoundError):
+    pass
+
+
+def abc2midi_path() -> str:
+    path = shutil.which("abc2midi")
+    if path is None:
+        raise Abc2midiMissing("abc2midi not found: install the Debian package 'abcmidi' "
+                              "(apt-get install abcmidi)")
+    return path
+
+
+def error_category(message: str) -> str:
+    """Group abc2midi messages: quoted names -> …, numbers -> N, single spaces."""
+    msg = re.sub(r'"[^"]*"', '"…"', message)
+    msg = re.sub(r"'[^']{2,}'", "'…'", msg)          # keeps '!' or '+' (single characters)
+    msg = re.sub(r"^(Unrecognized character:).*", r"\1 …", msg)
+    return " ".join(re.sub(r"\d+", "N", msg).split())
+
+
+@dataclass
+class Message:
+    kind: str      # "Error" or "Warning"
+    line: int      # 1-based line in the tune text (0 when abc2midi gives none)
+    col: int
+    text: str
+
+    @property
+    def category(self) -> str:
+        return error_category(self.text)
+
+
+def parse_messages(output: str) -> list[Message]:
+    msgs = []
+    for raw in output.splitlines():
+        m = _LOCATED.match(raw.strip())
+        if m:
+            msgs.append(Message(m[1], int(m[2] or 0), int(m[3] or 0), m[4]))
+    return msgs
+
+
+def parse_abc2midi(output: str) -> tuple[list[str], list[str]]:
+    """Error categories in abc2midi's output: (errors, harmless ones)."""
+    errors, harmless = [], []
+    for msg in parse_messages(output):
+        if msg.kind == "Error":
+            (harmless if msg.category in HARMLESS_ERRORS else errors).append(msg.category)
+    return errors, harmless
+
+
+def run_abc2midi(tune: str, timeout: float = TIMEOUT, options: tuple = ()) -> tuple[str, bytes | None]:
+    """abc2midi's messages and the MIDI file it wrote (None if none)."""
+    exe = abc2midi_path()
+    with tempfile.TemporaryDirectory(prefix="abcrnn-abc2midi-") as tmp:
+        src, out = Path(tmp) / "tune.abc", Path(tmp) / "tune.mid"
+        src.write_text(tune + "\n", encoding="utf-8", errors="replace")
+        try:
+            proc = subprocess.run([exe, str(src), "-o", str(out), *options], cwd=tmp,
+                                  capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return "Error: abc2midi timed out", None
+        text = (proc.stdout + proc.stderr).decode("utf-8", errors="replace")
+        return text, (out.read_bytes() if out.exists() and out.stat().st_size else None)
+
+
+@dataclass
+class MidiCheck:
+    midi: bytes | None
+    errors: list[Message] = field(default_factory=list)     # real errors
+    harmless: list[Message] = field(default_factory=list)   # listed, not counted
+    warnings: list[Message] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.midi is not None and not self.errors
+
+
+def check_abc(tune: str, timeout: float = TIMEOUT) -> MidiCheck:
+    """Run abc2midi on one tune and sort its messages. Never raises on bad ABC."""
+    output, midi = run_abc2midi(tune, timeout)
+    check = MidiCheck(midi)
+    for msg in parse_messages(output):
+        if msg.kind == "Warning":
+            check.warnings.append(msg)
+        elif msg.category in HARMLESS_ERRORS:
+            check.harmless.append(msg)
+        else:
+            check.errors.append(msg)
+    if midi is None and not check.errors:
+        check.errors.append(Message("Error", 0, 0, "no MIDI file written"))
+    return check

@@ -1,0 +1,151 @@
+"""The work behind the API: one loaded model shared by all requests, and renders.
+
+The model and its recurrent state are not safe to use from two threads at
+once, and two generations at once would only halve each other's speed on a
+small machine, so generations take turns behind a lock. Each is bounded in
+characters (schemas.py) and in seconds (a deadline checked at every step).
+"""
+from __future__ import annotations
+
+import secrets
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ..abc import split_abc
+from ..checkpoint import load_checkpoint
+from ..render import MissingToolError, RenderError, render_tune, tune_filename
+from ..sample import sample, tunes_to_abc
+from .schemas import GenerateRequest, GenerateResponse, Tune
+
+GENERATE_SECONDS = 60.0    # most one generation may compute
+WAIT_SECONDS = 30.0        # most a request waits for its turn
+RENDER_SECONDS = 30.0      # per external program (abc2midi, fluidsynth, lame)
+RENDERS_AT_ONCE = 2        # one per core
+
+METERS = ["2/4", "3/4", "4/4", "6/8", "9/8", "3/8", "2/2", "C", "C|"]
+KEYS = ["G", "D", "A", "E", "C", "F", "Bb", "Eb", "Em", "Bm", "Am", "Dm", "Gm",
+        "Ador", "Edor", "Ddor", "Gdor", "Dmix", "Amix", "Gmix"]
+LENGTHS = ["1/8", "1/16", "1/4"]
+
+
+class ApiError(Exception):
+    """An error for the client: HTTP status, a message, optional details."""
+
+    def __init__(self, status: int, message: str, detail: object = None):
+        super().__init__(message)
+        self.status, self.message, self.detail = status, message, detail
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Deadline:
+    """Stands in for the model in ``sample``: the same calls, but each step
+    first checks the clock, so a generation can be stopped between steps."""
+
+    def __init__(self, model, seconds: float):
+        self.model, self.deadline = model, time.monotonic() + seconds
+
+    def eval(self):
+        self.model.eval()
+        return self
+
+    def __call__(self, *args, **kwargs):
+        if time.monotonic() > self.deadline:
+            raise _Timeout
+        return self.model(*args, **kwargs)
+
+
+def header_line(field: str, value: str) -> str:
+    return f"{field}:{value.strip()}\n"
+
+
+def build_prime(req: GenerateRequest) -> str:
+    """The text the model continues: ``X:1``, the chosen fields in the usual
+    header order (M, L, then K, which ends a header), then the user's prime."""
+    chosen = [(f, v) for f, v in (("M", req.meter), ("L", req.length), ("K", req.key)) if v]
+    prime = req.prime.replace("\r\n", "\n")
+    if prime.lstrip().startswith("X:"):
+        if chosen:
+            raise ApiError(422, "a prime that starts with X: is a whole header: leave meter, key "
+                                "and unit length unset, or remove the X: line from the prime")
+        return prime.lstrip()
+    if not chosen and not prime:
+        return ""     # the model writes the whole tune, header and title included
+    return "X:1\n" + "".join(header_line(f, v) for f, v in chosen) + prime
+
+
+class Composer:
+    """A loaded model and what the page needs to know about it."""
+
+    def __init__(self, model_path, device: str = "cpu"):
+        self.path = Path(model_path)
+        self.model, self.vocab, self.meta = load_checkpoint(self.path, device=device)
+        self.device = device
+        self._lock = threading.Lock()
+
+    def available(self, field: str, value: str) -> bool:
+        return not self.vocab.missing(header_line(field, value))
+
+    def choices(self, field: str, values: list[str]) -> list[dict]:
+        return [{"value": v, "available": self.available(field, v)} for v in values]
+
+    def check_prime(self, prime: str) -> None:
+        missing = self.vocab.missing(prime)
+        if missing:
+            shown = " ".join(repr(c) for c in missing)
+            raise ApiError(422, f"the model does not know these characters: {shown}",
+                           {"missing": missing})
+
+    def generate(self, req: GenerateRequest) -> GenerateResponse:
+        prime = build_prime(req)
+        self.check_prime(prime)
+        seed = req.seed if req.seed is not None else secrets.randbelow(2**32)
+        if not self._lock.acquire(timeout=WAIT_SECONDS):
+            raise ApiError(503, "the composer is busy with other tunes; try again in a moment")
+        try:
+            start = time.monotonic()
+            runner = _Deadline(self.model, GENERATE_SECONDS)
+            samples = sample(runner, self.vocab, prime, req.num_tunes, req.max_len,
+                             req.temperature, req.top_k, req.top_p, seed, self.device)
+        except _Timeout:
+            raise ApiError(503, f"generation took longer than {GENERATE_SECONDS:g} s; "
+                                "ask for fewer or shorter tunes") from None
+        finally:
+            self._lock.release()
+        tunes = [Tune(abc=tunes_to_abc([s], first_x=i + 1).rstrip("\n") + "\n", ended=s.ended)
+                 for i, s in enumerate(samples)]
+        return GenerateResponse(tunes=tunes, seed=seed, prime=prime,
+                                seconds=round(time.monotonic() - start, 3))
+
+
+class Renderer:
+    """ABC -> MIDI / audio through render.py, a few at a time."""
+
+    def __init__(self, at_once: int = RENDERS_AT_ONCE):
+        self._slots = threading.BoundedSemaphore(at_once)
+
+    def render(self, abc: str, fmt: str) -> tuple[bytes, str]:
+        """(file bytes, download name) for the one tune in ``abc``."""
+        tunes = split_abc(abc.replace("\r\n", "\n"))
+        if len(tunes) != 1:
+            raise ApiError(422, "send exactly one tune (a tune starts at an X: line)"
+                           if not tunes else f"send one tune at a time, not {len(tunes)}")
+        if not self._slots.acquire(timeout=WAIT_SECONDS):
+            raise ApiError(503, "the server is busy rendering other tunes; try again in a moment")
+        try:
+            # A fresh private folder per request: names never come from the client.
+            with tempfile.TemporaryDirectory(prefix="abcrnn-web-") as tmp:
+                paths = render_tune(tunes[0], tmp, formats=(fmt,), stem="tune",
+                                    timeout=RENDER_SECONDS)
+                data = paths[fmt].read_bytes()
+        except MissingToolError as e:
+            raise ApiError(503, str(e)) from None
+        except RenderError as e:
+            raise ApiError(422, f"the tune could not be rendered: {e}") from None
+        finally:
+            self._slots.release()
+        return data, f"{tune_filename(tunes[0], 1)}.{fmt}"

@@ -1,0 +1,82 @@
+"""The structure guide: masks, bar redraws and line redraws, with real abc2midi."""
+import pytest
+
+from abcrnn.abc import header_and_body, strip_markers
+from abcrnn.guide import BAR, KEEP, LINE, AbcGuide
+from abcrnn.sample import sample
+from conftest import tiny_model
+
+HEADER = "<start>\nX:1\nT:t\nM:2/4\nL:1/8\nK:G\n"
+
+
+def feed(g, text, b=0):
+    verdicts = [g.step(b, ch) for ch in text]
+    return verdicts
+
+
+def test_first_line_must_be_x_and_key_waits_for_t_m_l(vocab):
+    g = AbcGuide(vocab, "<start>\n", 1)
+    assert g.allowed(0) == {"X"}
+    feed(g, "X:1\nT:a\n")
+    assert "K" not in g.allowed(0) and "X" not in g.allowed(0)
+    feed(g, "M:2/4\nL:1/8\n")
+    assert "K" in g.allowed(0)
+    feed(g, "R")
+    assert g.allowed(0) == {":"}
+
+
+def test_body_lines_cannot_start_header_only_fields(vocab):
+    g = AbcGuide(vocab, HEADER, 1)
+    start = g.allowed(0)
+    assert "R" not in start and "X" not in start and "\n" not in start
+    assert {"A", "w", "|", "<"} <= start
+    feed(g, "A")
+    assert ":" not in g.allowed(0)
+
+
+def test_end_marker_once_begun_is_completed(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "GABc|d4|\n<e")
+    assert g.allowed(0) == {"n"}
+
+
+def test_bar_of_the_right_length_is_kept(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    assert set(feed(g, "GABc|dcBA|G")) == {KEEP}
+
+
+def test_bar_too_long_is_drawn_again_from_its_start(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "GABc|")
+    verdicts = feed(g, "dcBAG|B")
+    assert verdicts[-1] == BAR
+    assert g.rows[0].text.endswith("K:G\nGABc|")
+
+
+def test_line_that_abc2midi_rejects_is_drawn_again(vocab):
+    g = AbcGuide(vocab, HEADER, 1)
+    feed(g, "GABc|dcBA|\n")
+    verdicts = feed(g, '"xy"GABc|\n')      # a chord symbol must start with A-G
+    assert verdicts[-1] == LINE
+    assert g.rows[0].text.endswith("K:G\nGABc|dcBA|")
+
+
+def test_redraws_are_bounded(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_bar_tries=2)
+    feed(g, "GABc|")
+    assert feed(g, "dcBAG|B")[-1] == BAR
+    assert feed(g, "dcBAG|B")[-1] == BAR
+    assert feed(g, "dcBAG|B")[-1] == KEEP       # third time: kept as drawn
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_guided_samples_have_well_formed_headers(vocab, seed):
+    out = sample(tiny_model(vocab), vocab, num_tunes=3, max_len=200, seed=seed, guide=True)
+    for s in out:
+        tune = strip_markers(s.text)
+        header, _ = header_and_body(tune)
+        assert header[0].startswith("X:")
+        assert all(len(line) > 1 and line[1] == ":" for line in header[:-1] if line)
+        if header[-1].startswith("K:"):
+            fields = {line[0] for line in header}
+            assert {"T", "M", "L"} <= fields
