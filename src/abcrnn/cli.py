@@ -107,6 +107,17 @@ def cmd_generate(args) -> None:
           file=sys.stderr)
 
 
+def _read_ended(src: Path, n: int) -> list[bool] | None:
+    """Per-tune "ended at <end>" flags from the sidecar ``generate --out`` writes, if they fit."""
+    side = src.with_name(src.name + ".json")
+    try:
+        ended = json.loads(side.read_text())["ended"] if side.is_file() else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    # a file edited since generation no longer lines up with its flags
+    return ended if isinstance(ended, list) and len(ended) == n else None
+
+
 def cmd_render(args) -> None:
     from .abc import read_text, split_abc
     from .render import FORMATS, render_file
@@ -122,9 +133,16 @@ def cmd_render(args) -> None:
         from .tunebook import write_tunebook
         rows = None
         if args.quality:
-            from .evaluate import evaluate_tunes
             from .abc import load_corpus
-            rows = evaluate_tunes(tunes, load_corpus(args.quality).tunes).rows
+            from .evaluate import evaluate_tunes, quality_row
+            ended = _read_ended(src, len(tunes))
+            if args.quality.endswith(".json"):        # rows from an earlier `abcrnn evaluate --out`
+                raw = json.loads(Path(args.quality).read_text())["rows"]
+                if len(raw) != len(tunes):
+                    raise UserError(f"{args.quality} scores {len(raw)} tunes, {src} holds {len(tunes)}")
+            else:
+                raw = evaluate_tunes(tunes, load_corpus(args.quality).tunes, ended).rows
+            rows = [quality_row(r) for r in raw]
         index = write_tunebook(tunes, out, rows, title=args.title or src.stem)
         print(f"{len(tunes)} tunes rendered; tunebook: {index}")
         return
@@ -145,11 +163,7 @@ def cmd_evaluate(args) -> None:
         tunes = split_abc(read_text(src))
         if not tunes:
             raise UserError(f"{src} holds no tune (a tune starts at an X: line)")
-        side = src.with_name(src.name + ".json")
-        ended = json.loads(side.read_text())["ended"] if side.is_file() else None
-        if ended is not None and len(ended) != len(tunes):
-            ended = None      # the file was edited since generation: the flags no longer line up
-        report = ev.evaluate_tunes(tunes, corpus, ended, workers=args.workers)
+        report = ev.evaluate_tunes(tunes, corpus, _read_ended(src, len(tunes)), workers=args.workers)
     print(ev.format_table(report, reference, label="generated") if args.tunes
           else ev.format_table(report, label="corpus"))
     if args.out:
@@ -230,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out/render", help="output folder (created if missing)")
     p.add_argument("--formats", help="comma-separated subset of mid,wav,mp3,svg,pdf,png (default: all)")
     p.add_argument("--tunebook", action="store_true", help="write index.html with score, audio, ABC")
-    p.add_argument("--quality", metavar="CORPUS", help="with --tunebook: add evaluate's row per tune")
+    p.add_argument("--quality", metavar="CORPUS|JSON",
+                   help="with --tunebook: each tune's quality row, scored against CORPUS or read "
+                        "from the evaluation.json of `abcrnn evaluate --out`")
     p.add_argument("--title", help="tunebook title")
     p.add_argument("--seed", type=int, default=0, help="unused (rendering is deterministic)")
     p.set_defaults(func=cmd_render)

@@ -225,6 +225,19 @@ def _aggregate(rows: list[dict], with_ended: bool) -> dict:
             "harmless_counts": dict(Counter(c for r in rows for c in set(r["harmless"])).most_common())}
 
 
+def quality_row(row: dict) -> dict:
+    """The figures of one tune worth showing beside it (tunebook, web)."""
+    bars = f"{row['bars_ok']}/{row['bars_checked']}" if row["bars_checked"] else "-"
+    out = {"valid (abc2midi)": row["valid"], "errors": "; ".join(row["errors"]) or "none",
+           "header fields in order": row["headers_ok"], "bars of the right length": bars,
+           "nearest corpus tune similarity": row["max_similarity"],
+           "longest copied run (chars)": row["longest_copy"],
+           "pitch-class overlap": row["pitch_class_overlap"]}
+    if row["ended"] is not None:
+        out["ended at <end>"] = row["ended"]
+    return out
+
+
 def write_report(report: Report, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``evaluation.json`` (everything) and ``evaluation.csv`` (per-tune rows) atomically."""
     from .checkpoint import atomic_write

@@ -48,6 +48,7 @@ class _Row:
     line_tries: int = 0
     fields: set = field(default_factory=set)
     in_body: bool = False
+    no_end: bool = False           # the tune's end was refused: the next line must be music
     redraws: int = 0
 
 
@@ -86,7 +87,8 @@ class AbcGuide:
                 return {":"}
             return None
         if line == "":
-            return ({c for c in self._ids if not c.isalpha()} | BODY_LINE_LETTERS) - {"\n"}
+            start = ({c for c in self._ids if not c.isalpha()} | BODY_LINE_LETTERS) - {"\n"}
+            return start - {"<"} if r.no_end else start     # after a refused ending: more music
         if len(line) == 1 and line in BODY_FIELDS - NOTE_LETTERS:
             return {":"}
         if len(line) == 1 and line in NOTE_LETTERS:
@@ -131,8 +133,9 @@ class AbcGuide:
         if (self.check_lines and (r.in_body or k_line) and r.line_tries < self.max_line_tries
                 and self._line_errors(text, r, final)):
             r.line_tries += 1
+            r.no_end = final
             return self._rollback(r, r.line_mark, LINE)
-        r.line_tries = 0
+        r.line_tries, r.no_end = 0, False
         if r.in_body or k_line:    # header lines keep the mark at the header's start, so a
             r.line_mark = r.bar_mark = len(before)   # bad header is drawn again as a whole
         return KEEP
