@@ -67,3 +67,35 @@ def test_generate_with_missing_output_folder_writes_nothing(tmp_path, capsys):
 def test_console_script_runs_as_module():
     r = subprocess.run([sys.executable, "-m", "abcrnn", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "generate" in r.stdout
+
+
+GOOD = "X:1\nT:Good\nM:4/4\nL:1/8\nK:G\nGABc dedB|c2A2 B4|]\n"
+
+
+def test_evaluate_command_scores_tunes_beside_the_corpus(tmp_path, corpus_file, capsys):
+    tunes = tmp_path / "t.abc"
+    tunes.write_text(GOOD + "\nX:2\nT:Bad\nK:G\n\"zz\"GAB|\n")
+    (tmp_path / "t.abc.json").write_text('{"ended": [true, false]}')
+    assert main(["evaluate", str(tunes), "--corpus", str(corpus_file), "--out", str(tmp_path / "ev")]) == 0
+    out = capsys.readouterr().out
+    assert "generated" in out and "corpus" in out
+    report = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
+    assert [r["valid"] for r in report["rows"]] == [True, False]
+    assert [r["ended"] for r in report["rows"]] == [True, False]
+    assert report["aggregate"]["pct_valid"] == 50.0
+    assert (tmp_path / "ev" / "corpus" / "evaluation.json").is_file()
+
+
+def test_render_command_writes_every_format_and_a_tunebook(tmp_path):
+    tunes = tmp_path / "t.abc"
+    tunes.write_text(GOOD)
+    assert main(["render", str(tunes), "--out", str(tmp_path / "r")]) == 0
+    assert sorted(p.suffix for p in (tmp_path / "r").iterdir()) == [
+        ".mid", ".mp3", ".pdf", ".png", ".svg", ".wav"]
+    assert main(["render", str(tunes), "--out", str(tmp_path / "b"), "--tunebook"]) == 0
+    assert "<audio" in (tmp_path / "b" / "index.html").read_text()
+
+
+def test_render_of_a_missing_file_is_one_clear_error(tmp_path, capsys):
+    assert main(["render", str(tmp_path / "none.abc")]) == 1
+    assert capsys.readouterr().err.strip() == f"abcrnn: error: no ABC file at {tmp_path / 'none.abc'}"

@@ -39,6 +39,8 @@ class GenerateRequest(BaseModel):
                             description="K: field; omit to let the model choose")
     length: str | None = Field(None, max_length=8, pattern=FIELD_PATTERN, examples=["1/8"],
                                description="L: unit note length; omit to let the model choose")
+    guide: bool = Field(True, description="structure-guided decoding: header masks, bars that add up, "
+                                          "lines abc2midi plays (see abcrnn.guide)")
     prime: str = Field("", max_length=PRIME_MAX,
                        description="ABC the tune starts with: after the chosen header fields, or a "
                                    "whole header of its own if it starts with X:")

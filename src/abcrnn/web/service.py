@@ -110,7 +110,7 @@ class Composer:
             start = time.monotonic()
             runner = _Deadline(self.model, GENERATE_SECONDS)
             samples = sample(runner, self.vocab, prime, req.num_tunes, req.max_len,
-                             req.temperature, req.top_k, req.top_p, seed, self.device)
+                             req.temperature, req.top_k, req.top_p, seed, self.device, guide=req.guide)
         except _Timeout:
             raise ApiError(503, f"generation took longer than {GENERATE_SECONDS:g} s; "
                                 "ask for fewer or shorter tunes") from None

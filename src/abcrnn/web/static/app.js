@@ -70,7 +70,7 @@ function request() {
   $("seed").value = seed;
   const body = { temperature: Number($("temperature").value), seed,
                  num_tunes: Number($("num-tunes").value) || 1, max_len: Number($("max-len").value) || 2000,
-                 prime: $("prime").value };
+                 prime: $("prime").value, guide: $("guide").checked };
   for (const f of ["meter", "key", "length"]) if ($(f).value) body[f] = $(f).value;
   return body;
 }
