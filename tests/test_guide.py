@@ -80,3 +80,15 @@ def test_guided_samples_have_well_formed_headers(vocab, seed):
         if header[-1].startswith("K:"):
             fields = {line[0] for line in header}
             assert {"T", "M", "L"} <= fields
+
+
+def test_short_bar_at_a_section_boundary_stands_when_the_next_completes_it(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    assert set(feed(g, "GABc|dc||BA|G")) == {KEEP}
+
+
+def test_short_bar_at_a_boundary_left_incomplete_sends_the_next_bar_back(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "GABc|dc||")
+    assert feed(g, "GABc|d")[-1] == BAR
+    assert g.rows[0].text.endswith("GABc|dc||")

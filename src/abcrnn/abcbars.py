@@ -280,14 +280,14 @@ class _Scanner:
                 self.close(self.lineno, -1, "", False)
 
 
-_BOUNDARY = re.compile(r"\|\||\|\]|\|:|:\||::|\[\|")
+BOUNDARY = re.compile(r"\|\||\|\]|\|:|:\||::|\[\|")
 
 
-def _repeat_start(tok: str) -> bool:
+def repeat_start(tok: str) -> bool:
     return tok.endswith(":") and tok != ":"      # a lone ":" is a dotted bar line
 
 
-def _repeat_end(tok: str) -> bool:
+def repeat_end(tok: str) -> bool:
     return tok.startswith(":") and tok != ":"
 
 
@@ -301,15 +301,15 @@ def _short_status(bars: list[Bar], k: int) -> str:
     if bar.in_ending:
         return "ending"
     nxt, prev = bars[k + 1], bars[k - 1]
-    if _BOUNDARY.search(bar.closed_by) and bar.duration + nxt.duration == bar.expected:
+    if BOUNDARY.search(bar.closed_by) and bar.duration + nxt.duration == bar.expected:
         return "split"
-    if _BOUNDARY.search(bar.opened_by) and prev.duration + bar.duration == bar.expected:
+    if BOUNDARY.search(bar.opened_by) and prev.duration + bar.duration == bar.expected:
         return "split"
-    if _repeat_start(bar.opened_by):     # pick-up of a repeat: pairs with the bar before :|
-        end = next((b for b in bars[k + 1:] if _repeat_end(b.closed_by)), None)
+    if repeat_start(bar.opened_by):     # pick-up of a repeat: pairs with the bar before :|
+        end = next((b for b in bars[k + 1:] if repeat_end(b.closed_by)), None)
         if end is not None and bar.duration + end.duration == bar.expected:
             return "split"
-    if _repeat_end(bar.closed_by):
+    if repeat_end(bar.closed_by):
         return "repeat"
     return "wrong"
 

@@ -45,6 +45,7 @@ class _Row:
     bar_mark: int = 0              # rollback point for BAR
     bar_tries: int = 0
     bar_checked: int = -1          # end of the last bar line checked (no double checks)
+    known_wrong: int = 0           # wrong bars kept because their redraws ran out
     line_tries: int = 0
     fields: set = field(default_factory=set)
     in_body: bool = False
@@ -115,11 +116,12 @@ class AbcGuide:
         if (r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
                 and _BARLINE_END.search(before)):
             r.bar_checked = closed_at
-            if not self._bar_ok(before):
-                if r.bar_tries < self.max_bar_tries:
-                    r.bar_tries += 1
-                    return self._rollback(r, r.bar_mark, BAR)
+            ok, wrong_before = self._bar_verdict(before)
+            if (not ok or wrong_before > r.known_wrong) and r.bar_tries < self.max_bar_tries:
+                r.bar_tries += 1
+                return self._rollback(r, r.bar_mark, BAR)
             r.bar_tries, r.bar_mark = 0, len(before)
+            r.known_wrong = wrong_before + (not ok)      # kept as drawn once the tries ran out
         if ch == "\n" or (ch == ">" and (before + ch).endswith(END)):
             verdict = self._line_verdict(r, before, final=ch == ">")
             if verdict != KEEP:
@@ -141,8 +143,10 @@ class AbcGuide:
         return KEEP
 
     def _rollback(self, r: _Row, mark: int, kind: int) -> int:
+        from .abcbars import bar_report
         r.text = r.text[:mark]
         r.bar_checked = len(r.text.rstrip())  # the bar line we go back to was accepted
+        r.known_wrong = sum(b.status == "wrong" for b in bar_report(r.text).bars)
         if kind == LINE:
             r.bar_mark = mark
         r.redraws += 1
@@ -168,17 +172,27 @@ class AbcGuide:
                 r.fields.add(line[0])
                 r.in_body = line[0] == "K"
 
-    def _bar_ok(self, text: str) -> bool:
-        from .abcbars import bar_report
+    def _bar_verdict(self, text: str) -> tuple[bool, int]:
+        """(may the bar just closed stand, how many earlier bars are now wrong).
+
+        Uses the evaluator's rules (abcbars): a bar longer than its measure is
+        wrong; a short one may stand if it is a pick-up, starts an ending, sits at
+        a section boundary or a repeat. Whether a split bar is completed by the
+        next one shows up as an earlier bar turning wrong at the next check."""
+        from .abcbars import BOUNDARY, repeat_end, repeat_start, bar_report
         bars = bar_report(text.rstrip()).bars
-        if not bars or bars[-1].expected is None:
-            return True
-        bar, first = bars[-1], len(bars) == 1
-        if bar.duration == bar.expected:
-            return True
+        if not bars:
+            return True, 0
+        bar = bars[-1]
+        wrong_before = sum(b.status == "wrong" for b in bars[:-1])
+        if bar.expected is None or bar.duration == bar.expected:
+            return True, wrong_before
         if bar.duration > bar.expected:
-            return False
-        return first or bar.in_ending or bar.closed_by.startswith(":")
+            return False, wrong_before
+        first = sum(b.voice == bar.voice for b in bars) == 1
+        short_ok = (first or bar.in_ending or bool(BOUNDARY.search(bar.closed_by + " " + bar.opened_by))
+                    or repeat_start(bar.opened_by) or repeat_end(bar.closed_by))
+        return short_ok, wrong_before
 
     def _line_errors(self, text: str, r: _Row, final: bool) -> bool:
         from .validate import check_abc
