@@ -2,7 +2,7 @@
 import pytest
 
 from abcrnn.abc import header_and_body, strip_markers
-from abcrnn.guide import BAR, KEEP, LINE, AbcGuide
+from abcrnn.guide import BAR, CHAR, KEEP, LINE, AbcGuide
 from abcrnn.sample import sample
 from conftest import tiny_model
 
@@ -45,8 +45,28 @@ def test_bar_of_the_right_length_is_kept(vocab):
     assert set(feed(g, "GABc|dcBA|G")) == {KEEP}
 
 
-def test_bar_too_long_is_drawn_again_from_its_start(vocab):
+def test_note_that_would_overfill_the_bar_is_refused_in_place(vocab):
     g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "GABc|dcBA")
+    assert g.step(0, "G") == CHAR
+    assert g.rows[0].text.endswith("|dcBA") and "G" not in g.mask_rows()[0]
+    assert g.step(0, "|") == KEEP
+
+
+def test_bar_line_before_the_bar_is_full_is_refused_unless_a_repeat_closes_it(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "GABc|dc")
+    assert g.step(0, "|") == CHAR
+    assert g.step(0, ":") == KEEP
+
+
+def test_pick_up_bar_may_be_short(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    assert set(feed(g, "G|ABcd|")) == {KEEP}
+
+
+def test_bar_too_long_is_drawn_again_from_its_start(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_char_tries=0)
     feed(g, "GABc|")
     verdicts = feed(g, "dcBAG|B")
     assert verdicts[-1] == BAR
@@ -62,7 +82,7 @@ def test_line_that_abc2midi_rejects_is_drawn_again(vocab):
 
 
 def test_redraws_are_bounded(vocab):
-    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_bar_tries=2)
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_bar_tries=2, max_char_tries=0)
     feed(g, "GABc|")
     assert feed(g, "dcBAG|B")[-1] == BAR
     assert feed(g, "dcBAG|B")[-1] == BAR
@@ -83,12 +103,20 @@ def test_guided_samples_have_well_formed_headers(vocab, seed):
 
 
 def test_short_bar_at_a_section_boundary_stands_when_the_next_completes_it(vocab):
-    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_char_tries=0)
     assert set(feed(g, "GABc|dc||BA|G")) == {KEEP}
 
 
 def test_short_bar_at_a_boundary_left_incomplete_sends_the_next_bar_back(vocab):
-    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_char_tries=0)
     feed(g, "GABc|dc||")
     assert feed(g, "GABc|d")[-1] == BAR
     assert g.rows[0].text.endswith("GABc|dc||")
+
+
+def test_second_repeat_start_before_the_first_closes_is_refused(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "|:GABc|dcBA|")
+    assert g.step(0, ":") == CHAR
+    feed(g, "GABc:|")
+    assert feed(g, "|:")[-1] == KEEP

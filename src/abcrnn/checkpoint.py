@@ -21,6 +21,8 @@ from .data import Vocab
 from .model import CharRNN, ModelConfig
 
 FORMAT = "abcrnn-checkpoint-1"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 class CheckpointError(ValueError):
@@ -34,6 +36,7 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)        # mkstemp makes 0600; give the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

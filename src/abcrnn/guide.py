@@ -5,6 +5,8 @@ which characters may come next (a mask over the vocabulary), and tells it which
 character was drawn. The guide answers with one of three verdicts:
 
 * ``KEEP``   - go on;
+* ``CHAR``   - this character would overfill the bar, or close it before it is
+               full: draw again at the same place without it;
 * ``BAR``    - the bar just closed has the wrong length: go back to the start
                of that bar (text and recurrent state) and draw it again;
 * ``LINE``   - abc2midi reports an error in the line just finished (or, at
@@ -18,8 +20,10 @@ Masks (hard rules of the ABC header and of the study's markers):
   music or with the fields abc2midi accepts there; ``<`` at the start of a body
   line can only begin ``<end>``.
 
-Redraws are bounded (``max_bar_tries``, ``max_line_tries``); past them the text
-is kept as it is, so generation always finishes. This is constrained decoding,
+Redraws are bounded (``max_bar_tries`` per bar, ``max_line_tries`` per line,
+``max_redraws`` per tune); past them the text is kept as it is, so generation
+always finishes. A header longer than ``HEADER_LINES_MAX`` lines is closed: the
+missing required fields, then ``K:``. This is constrained decoding,
 not rejection of whole tunes: every tune the sampler returns is the one it drew.
 """
 from __future__ import annotations
@@ -29,13 +33,17 @@ from dataclasses import dataclass, field
 
 from .abc import END, START
 
-KEEP, BAR, LINE = 0, 1, 2
+KEEP, BAR, LINE, CHAR = 0, 1, 2, 3
 REQUIRED_BEFORE_K = ("T", "M", "L")
+HEADER_LINES_MAX = 16                   # corpus headers: median 8 lines, 99th percentile 16
 BODY_FIELDS = set("wWPVKMLQT")          # fields abc2midi accepts inside a tune body
 NOTE_LETTERS = set("ABCDEFGabcdefg")
 BODY_LINE_LETTERS = NOTE_LETTERS | set("xzZ") | BODY_FIELDS
 _BARLINE_END = re.compile(r"(\|\]|\|\||\|:|:\||::|\[\||\|)(\[?\d+([,-]\d+)*)?\s*$")
 _NOT_TRIGGER = set("|:][0123456789,- \t")
+_BARLINE = re.compile(r"(\|\]|\|\||\|:|:\||::|\[\||\|)(\[?\d+([,-]\d+)*)?")
+_REPEAT = re.compile(r"\|:|:\||::")
+_OPENERS = (('"', '"'), ("!", "!"), ("[", "]"), ("{", "}"))
 
 
 @dataclass
@@ -46,6 +54,11 @@ class _Row:
     bar_tries: int = 0
     bar_checked: int = -1          # end of the last bar line checked (no double checks)
     known_wrong: int = 0           # wrong bars kept because their redraws ran out
+    banned: set = field(default_factory=set)   # characters refused at this very position
+    char_tries: int = 0
+    body_start: int = -1           # offset where the body begins (-1: still in the header)
+    meter: str = ""                # the M: and L: lines in force
+    unit: str = ""
     line_tries: int = 0
     fields: set = field(default_factory=set)
     in_body: bool = False
@@ -55,12 +68,15 @@ class _Row:
 
 class AbcGuide:
     def __init__(self, vocab, prime_text: str, batch: int, check_lines: bool = True,
-                 max_bar_tries: int = 20, max_line_tries: int = 8):
+                 max_bar_tries: int = 20, max_line_tries: int = 8, max_redraws: int = 400,
+                 max_char_tries: int = 12):
         import shutil
         self.vocab = vocab
         # Line checks need abc2midi; without it the masks and bar checks still apply.
         self.check_lines = check_lines and shutil.which("abc2midi") is not None
         self.max_bar_tries, self.max_line_tries = max_bar_tries, max_line_tries
+        self.max_redraws = max_redraws      # per tune: bounds the time a hopeless tune can take
+        self.max_char_tries = max_char_tries
         body = prime_text[len(START):].lstrip("\n") if prime_text.startswith(START) else prime_text
         self.rows = [_Row() for _ in range(batch)]
         for r in self.rows:
@@ -80,8 +96,14 @@ class AbcGuide:
             return {"X"}
         if not r.in_body:
             if line == "":
+                missing = {f for f in REQUIRED_BEFORE_K if f not in r.fields}
+                n_lines = r.text.count("\n")
+                if n_lines >= HEADER_LINES_MAX:        # a header that rambles on is closed
+                    return missing or {"K"}
+                if missing and n_lines >= HEADER_LINES_MAX // 2:
+                    return missing
                 letters = {c for c in self._ids if c.isalpha() and c.isascii()} - {"X"}
-                if not all(f in r.fields for f in REQUIRED_BEFORE_K):
+                if missing:
                     letters.discard("K")
                 return letters | {"%"}
             if len(line) == 1 and line.isalpha():
@@ -101,10 +123,12 @@ class AbcGuide:
 
     def mask_rows(self) -> dict[int, set[str]]:
         out = {}
-        for b in range(len(self.rows)):
+        for b, r in enumerate(self.rows):
             a = self.allowed(b)
+            if r.banned:
+                a = (set(self._ids) if a is None else a) - r.banned
             if a is not None:
-                out[b] = {c for c in a if c in self._ids}
+                out[b] = {c for c in a if c in self._ids} or set(self._ids)
         return out
 
     # --- verdicts ----------------------------------------------------------
@@ -113,7 +137,13 @@ class AbcGuide:
         r = self.rows[b]
         before = r.text
         closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
-        if (r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
+        checking = r.redraws < self.max_redraws          # past the budget: masks only
+        if (checking and r.body_start >= 0 and r.char_tries < self.max_char_tries
+                and not self._fits(r, before, ch)):
+            r.char_tries += 1
+            r.banned.add(ch)
+            return CHAR
+        if (checking and r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
                 and _BARLINE_END.search(before)):
             r.bar_checked = closed_at
             ok, wrong_before = self._bar_verdict(before)
@@ -127,12 +157,52 @@ class AbcGuide:
             if verdict != KEEP:
                 return verdict
         self._append(r, ch)
+        r.banned.clear()
+        r.char_tries = 0
         return KEEP
+
+    def _fits(self, r: _Row, before: str, ch: str) -> bool:
+        """Does ``ch`` keep the current bar within its measure? A bar line may only
+        come once the bar is full (a pick-up or an ending's first bar may be short)."""
+        line = (before + ch).rsplit("\n", 1)[-1]
+        if len(line) > 1 and line[1] == ":" and line[0].isalpha() or line.startswith("%"):
+            return True                                      # a field or comment line
+        starts = [m.end() for m in _BARLINE.finditer(before, r.body_start)]
+        start = starts[-1] if starts else r.body_start
+        frag = before[start:]
+        if any(frag.count(a) > frag.count(b) if a != b else frag.count(a) % 2
+               for a, b in _OPENERS):
+            return True                       # inside a chord, quote, decoration or grace
+        if ch == ":" and before.endswith("|") and not before.endswith("||"):
+            repeats = _REPEAT.findall(before, r.body_start)
+            if repeats and repeats[-1] == "|:":
+                return False                  # abc2midi: "found another |: after a |:"
+        opens_bar = ch == "|" or (ch == ":" and not before[-1:].isdigit())
+        if opens_bar and before[-1:] not in ("|", ":", "["):
+            dur, exp = self._measure(r, frag)
+            first = not starts
+            in_ending = bool(starts) and before[:start].rstrip()[-1:].isdigit()
+            # short bars: a pick-up, an ending's first bar, or one closed by a repeat (":|")
+            # that pairs with the pick-up; splits at "||" are left to the bar-level check
+            return exp is None or dur == exp or (dur < exp and (first or in_ending or dur == 0
+                                                                 or ch == ":"))
+        if opens_bar:
+            return True
+        dur, exp = self._measure(r, frag + ch)
+        return exp is None or dur <= exp
+
+    @staticmethod
+    def _measure(r: _Row, frag: str):
+        """(duration, one measure) of a bar fragment, in whole notes."""
+        from .abcbars import bar_report
+        bars = bar_report(f"X:1\n{r.meter}\n{r.unit}\nK:C\n{frag}").bars
+        return (bars[-1].duration, bars[-1].expected) if bars else (0, None)
 
     def _line_verdict(self, r: _Row, before: str, final: bool) -> int:
         text = before[: -len(END) + 1].rstrip("\n") if final else before
         k_line = before.rsplit("\n", 1)[-1].startswith("K:")
         if (self.check_lines and (r.in_body or k_line) and r.line_tries < self.max_line_tries
+                and r.redraws < self.max_redraws
                 and self._line_errors(text, r, final)):
             r.line_tries += 1
             r.no_end = final
@@ -156,21 +226,29 @@ class AbcGuide:
     # --- helpers -------------------------------------------------------------
     def _append(self, r: _Row, ch: str) -> None:
         r.text += ch
-        if ch == "\n" and not r.in_body:
-            last = r.text[:-1].rsplit("\n", 1)[-1]
-            if len(last) > 1 and last[1] == ":" and last[0].isalpha():
-                r.fields.add(last[0])
-                r.in_body = last[0] == "K"
+        if ch == "\n":
+            self._line_done(r, r.text[:-1].rsplit("\n", 1)[-1], len(r.text))
+
+    @staticmethod
+    def _line_done(r: _Row, last: str, end: int) -> None:
+        """Header facts from a finished line: fields seen, M:/L: in force, body start."""
+        if last.startswith("M:"):
+            r.meter = last
+        elif last.startswith("L:"):
+            r.unit = last
+        if not r.in_body and len(last) > 1 and last[1] == ":" and last[0].isalpha():
+            r.fields.add(last[0])
+            if last[0] == "K":
+                r.in_body, r.body_start = True, end
 
     def _refresh(self, r: _Row) -> None:
         """Recompute header facts from the text after a rollback."""
-        r.fields, r.in_body = set(), False
+        r.fields, r.in_body, r.body_start, r.meter, r.unit = set(), False, -1, "", ""
+        r.banned, r.char_tries = set(), 0
+        end = 0
         for line in r.text.split("\n")[:-1]:
-            if r.in_body:
-                break
-            if len(line) > 1 and line[1] == ":":
-                r.fields.add(line[0])
-                r.in_body = line[0] == "K"
+            end += len(line) + 1
+            self._line_done(r, line, end)
 
     def _bar_verdict(self, text: str) -> tuple[bool, int]:
         """(may the bar just closed stand, how many earlier bars are now wrong).

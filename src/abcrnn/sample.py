@@ -131,7 +131,7 @@ def _sample_plain(model, vocab, prime, x, last, state, max_len, how) -> list[Gen
 def _sample_guided(model, vocab, prime, last, state, max_len, how) -> list[Generated]:
     """Step all rows together; a row sent back by the guide restores the recurrent
     state and logits saved where its bar or line began."""
-    from .guide import KEEP, LINE, AbcGuide
+    from .guide import CHAR, KEEP, LINE, AbcGuide
     B, every = last.size(0), list(range(last.size(0)))
     g = AbcGuide(vocab, prime, B)
     n_prime = len(g.rows[0].text)
@@ -154,10 +154,18 @@ def _sample_guided(model, vocab, prime, last, state, max_len, how) -> list[Gener
                 if verdicts[b] == KEEP and (g.rows[b].bar_mark, g.rows[b].line_mark)[i] != marks[b][i]:
                     _put(snap[key][0], [b], _select(state, [b]))
                     snap[key][1][b] = last[b]
+        refused = [b for b in rows if verdicts[b] == CHAR]
+        kept_state = _select(state, refused) if refused else None
+        old_last = last
         logits, _, state = model(nxt[:, None], state=state)
         last = logits[:, -1].clone()
+        if refused:             # same place again: the step is undone, the guide bans the char
+            _put(state, refused, kept_state)
+            last[refused] = old_last[refused]
         for b in rows:
             v, text = verdicts[b], g.rows[b].text
+            if v == CHAR:
+                continue
             if v != KEEP:       # back to the mark: its state and logits replace this step's
                 key = "line" if v == LINE else "bar"
                 _put(state, [b], _select(snap[key][0], [b]))
