@@ -120,3 +120,13 @@ def test_second_repeat_start_before_the_first_closes_is_refused(vocab):
     assert g.step(0, ":") == CHAR
     feed(g, "GABc:|")
     assert feed(g, "|:")[-1] == KEEP
+
+
+def test_meter_and_unit_length_come_from_the_known_values(vocab):
+    g = AbcGuide(vocab, "<start>\n", 1)
+    feed(g, "X:1\nT:a\nL:1/")
+    assert g.allowed(0) == {"8", "4", "1"}
+    feed(g, "1")
+    assert g.allowed(0) == {"6"}
+    feed(g, "6\nM:")
+    assert "C" in g.allowed(0) and "5" in g.allowed(0) and "1" in g.allowed(0)

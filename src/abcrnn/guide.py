@@ -35,6 +35,11 @@ from .abc import END, START
 
 KEEP, BAR, LINE, CHAR = 0, 1, 2, 3
 REQUIRED_BEFORE_K = ("T", "M", "L")
+# Header values the guide allows: the meters and unit lengths of the corpus (all but a
+# handful of its 1,106 tunes), so no tune gets a bar nothing fits in (say L:1/1 in 2/4).
+FIELD_VALUES = {"M:": ("6/8", "C|", "2/4", "3/4", "9/8", "4/4", "C", "3/8", "2/2", "12/8",
+                       "6/4", "3/2", "5/4", "7/8"),
+                "L:": ("1/8", "1/4", "1/16")}
 HEADER_LINES_MAX = 16                   # corpus headers: median 8 lines, 99th percentile 16
 BODY_FIELDS = set("wWPVKMLQT")          # fields abc2midi accepts inside a tune body
 NOTE_LETTERS = set("ABCDEFGabcdefg")
@@ -44,6 +49,16 @@ _NOT_TRIGGER = set("|:][0123456789,- \t")
 _BARLINE = re.compile(r"(\|\]|\|\||\|:|:\||::|\[\||\|)(\[?\d+([,-]\d+)*)?")
 _REPEAT = re.compile(r"\|:|:\||::")
 _OPENERS = (('"', '"'), ("!", "!"), ("[", "]"), ("{", "}"))
+
+
+def _field_value(line: str) -> set[str] | None:
+    """On an M: or L: line, the characters that keep its value one of FIELD_VALUES."""
+    values = FIELD_VALUES.get(line[:2])
+    if values is None:
+        return None
+    value = line[2:]
+    return ({v[len(value)] for v in values if v.startswith(value) and len(v) > len(value)}
+            | ({"\n"} if value in values else set()))
 
 
 @dataclass
@@ -68,7 +83,7 @@ class _Row:
 
 class AbcGuide:
     def __init__(self, vocab, prime_text: str, batch: int, check_lines: bool = True,
-                 max_bar_tries: int = 20, max_line_tries: int = 8, max_redraws: int = 400,
+                 max_bar_tries: int = 20, max_line_tries: int = 8, max_redraws: int = 800,
                  max_char_tries: int = 12):
         import shutil
         self.vocab = vocab
@@ -108,7 +123,7 @@ class AbcGuide:
                 return letters | {"%"}
             if len(line) == 1 and line.isalpha():
                 return {":"}
-            return None
+            return _field_value(line)
         if line == "":
             start = ({c for c in self._ids if not c.isalpha()} | BODY_LINE_LETTERS) - {"\n"}
             return start - {"<"} if r.no_end else start     # after a refused ending: more music
@@ -119,7 +134,7 @@ class AbcGuide:
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
             return {nxt} if nxt else None
-        return None
+        return _field_value(line)
 
     def mask_rows(self) -> dict[int, set[str]]:
         out = {}
@@ -141,6 +156,7 @@ class AbcGuide:
         if (checking and r.body_start >= 0 and r.char_tries < self.max_char_tries
                 and not self._fits(r, before, ch)):
             r.char_tries += 1
+            r.redraws += 1                    # refusals count toward the tune's budget too
             r.banned.add(ch)
             return CHAR
         if (checking and r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
