@@ -3,7 +3,8 @@
 Tool chain (each step feeds the next):
   ABC --abc2midi--> MID --fluidsynth--> WAV --lame--> MP3
   ABC --abcm2ps -g--> SVG
-  ABC --abcm2ps--> PS --gs pdfwrite--> PDF --gs png16m--> PNG (first page)
+  ABC --abcm2ps--> PS --gs pdfwrite--> PDF
+  ABC --abcm2ps -E--> EPS --gs png16m, cropped--> PNG (first page)
 
 Everything is written into a hidden temporary folder inside ``out_dir`` under
 fixed internal names, and only once every requested format exists are the files
@@ -191,17 +192,20 @@ def _make_pdf(work: Path, tools: dict, timeout: float) -> Path:
 
 
 def _make_png(work: Path, tools: dict, timeout: float) -> Path:
-    # Anti-aliasing makes the staff lines and note heads legible at this size.
-    extra = [f"-r{PNG_DPI}", "-dFirstPage=1", "-dLastPage=1",
-             "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4"]
-    cmd = _gs(tools, "png16m", extra, "tune.pdf", "tune.png")
+    # EPS of the first page, cropped to its bounding box: the preview shows the
+    # music, not a mostly white letter page. Anti-aliasing keeps staff lines legible.
+    result = _run([tools["abcm2ps"], "-S", "-E", "-O", "page.eps", "tune.abc"], work, timeout)
+    pages = sorted(work.glob("page*.eps"))
+    _expect(result, pages[0] if pages else work / "page001.eps", "abcm2ps (EPS)")
+    extra = [f"-r{PNG_DPI}", "-dEPSCrop", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4"]
+    cmd = _gs(tools, "png16m", extra, pages[0].name, "tune.png")
     return _expect(_run(cmd, work, timeout), work / "tune.png", "ghostscript (PNG)")
 
 
 # In dependency order: a format's inputs are always made before it.
 _STEPS = (("mid", _make_mid), ("wav", _make_wav), ("mp3", _make_mp3),
           ("svg", _make_svg), ("pdf", _make_pdf), ("png", _make_png))
-_INPUTS = {"wav": {"mid"}, "mp3": {"mid", "wav"}, "pdf": set(), "png": {"pdf"}}
+_INPUTS = {"wav": {"mid"}, "mp3": {"mid", "wav"}, "pdf": set(), "png": set()}
 
 
 def find_tools(formats) -> dict:
