@@ -130,3 +130,19 @@ def test_meter_and_unit_length_come_from_the_known_values(vocab):
     assert g.allowed(0) == {"6"}
     feed(g, "6\nM:")
     assert "C" in g.allowed(0) and "5" in g.allowed(0) and "1" in g.allowed(0)
+
+
+def test_accidental_must_be_followed_by_a_note(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "GA^")
+    assert g.allowed(0) <= set("ABCDEFGabcdefg^")
+    feed(g, "^")
+    assert g.allowed(0) == set("ABCDEFGabcdefg")
+
+
+def test_full_bar_must_be_closed(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    feed(g, "GABc|dcB")
+    assert g.allowed(0) is None
+    feed(g, "A")
+    assert g.allowed(0) == {"|", ":", " "}

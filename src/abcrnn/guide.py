@@ -134,7 +134,23 @@ class AbcGuide:
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
             return {nxt} if nxt else None
-        return _field_value(line)
+        if line[:2] in FIELD_VALUES:
+            return _field_value(line)
+        return self._music_mask(r)
+
+    def _music_mask(self, r: _Row) -> set[str] | None:
+        """In a line of music: an accidental must be followed by a note, and a full
+        bar by a bar line (a space may come first)."""
+        text = r.text
+        if text.endswith(("=", "^^", "__")):
+            return set(NOTE_LETTERS)
+        if text.endswith(("^", "_")):
+            return NOTE_LETTERS | {text[-1]}
+        found = self._bar_fragment(r, text)
+        if found is None or not text[-1:].isalnum() and text[-1:] not in " /)]":
+            return None
+        dur, exp = self._measure(r, found[0])
+        return {"|", ":", " "} if exp is not None and dur == exp and dur > 0 else None
 
     def mask_rows(self) -> dict[int, set[str]]:
         out = {}
@@ -183,12 +199,10 @@ class AbcGuide:
         line = (before + ch).rsplit("\n", 1)[-1]
         if len(line) > 1 and line[1] == ":" and line[0].isalpha() or line.startswith("%"):
             return True                                      # a field or comment line
-        starts = [m.end() for m in _BARLINE.finditer(before, r.body_start)]
-        start = starts[-1] if starts else r.body_start
-        frag = before[start:]
-        if any(frag.count(a) > frag.count(b) if a != b else frag.count(a) % 2
-               for a, b in _OPENERS):
+        found = self._bar_fragment(r, before)
+        if found is None:
             return True                       # inside a chord, quote, decoration or grace
+        frag, starts, start = found
         if ch == ":" and before.endswith("|") and not before.endswith("||"):
             repeats = _REPEAT.findall(before, r.body_start)
             if repeats and repeats[-1] == "|:":
@@ -206,6 +220,20 @@ class AbcGuide:
             return True
         dur, exp = self._measure(r, frag + ch)
         return exp is None or dur <= exp
+
+    @staticmethod
+    def _bar_fragment(r: _Row, text: str):
+        """(the current bar's text, bar-line ends, where the bar starts), or None
+        inside a field or comment line or an open chord, quote, decoration or grace."""
+        line = text.rsplit("\n", 1)[-1]
+        if len(line) > 1 and line[1] == ":" and line[0].isalpha() or line.startswith("%"):
+            return None
+        starts = [m.end() for m in _BARLINE.finditer(text, r.body_start)]
+        start = starts[-1] if starts else r.body_start
+        frag = text[start:]
+        if any(frag.count(a) > frag.count(b) if a != b else frag.count(a) % 2 for a, b in _OPENERS):
+            return None
+        return frag, starts, start
 
     @staticmethod
     def _measure(r: _Row, frag: str):
