@@ -52,7 +52,7 @@ def model_path(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browsermodel")
     (root / "tiny.txt").write_bytes(marked(TUNES).encode())
     assert main(["train", "--corpus", str(root / "tiny.txt"), "--out", str(root / "m"),
-                 "--hidden-size", "32", "--max-steps", "40", "--eval-interval", "40",
+                 "--hidden-size", "32", "--seq-len", "32", "--max-steps", "40", "--eval-interval", "40",
                  "--device", "cpu", "--quiet"]) == 0
     return root / "m"
 

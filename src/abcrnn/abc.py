@@ -167,12 +167,18 @@ def load_corpus(path: str | Path) -> Corpus:
     """Read every tune under ``path``; fragments are dropped and kept aside."""
     path = Path(path)
     corpus = Corpus(tunes=[])
+    blank = True
     for f in corpus_files(path):
-        chunks, mended = split_any(read_text(f))
+        text = read_text(f)
+        blank = blank and not text.strip()
+        chunks, mended = split_any(text)
         corpus.rejoined += mended
         for chunk in chunks:
             (corpus.fragments if is_fragment(chunk) else corpus.tunes).append(chunk)
         corpus.sources.append(str(f))
+    if blank:
+        raise CorpusError(f"{path} is empty (no ABC text)" if path.is_file()
+                          else f"folder {path} holds only empty files")
     if not corpus.tunes:
         raise CorpusError(f"{path} holds no complete tune (a tune needs a K: field and notes; "
                           f"{len(corpus.fragments)} fragments found)")

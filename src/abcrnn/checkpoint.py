@@ -5,10 +5,13 @@ A checkpoint ``NAME`` in a folder is ``NAME.json``; it names its weights file
 model config, train config, vocab, history, step, best val loss and corpus
 fingerprint. The JSON is written last, so it always points at a complete
 weights file: a crash at any moment leaves the previous checkpoint loadable.
+Loading reads only the files the JSON names, each checked against its size and
+SHA-256; any other file in the folder (a stray ``*.safetensors``) is ignored.
 Nothing is ever unpickled.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,12 +32,27 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, damaged or does not fit."""
 
 
+def _naming(e: OSError, path: Path) -> OSError:
+    """The same error, naming the file asked for rather than a temporary one (a failed
+    write or fsync names no file at all: "No space left on device" alone)."""
+    if e.errno is None:
+        return e
+    return OSError(e.errno, e.strerror or str(e), str(path))   # OSError picks the subclass
+
+
 def atomic_write(path: str | Path, data: bytes | str) -> None:
-    """Write to a temporary file beside ``path``, fsync it, then rename over ``path``."""
+    """Write to a temporary file beside ``path``, fsync it, then rename over ``path``.
+
+    On any error or interruption the temporary file is removed and ``path`` keeps
+    its old content; an OSError names ``path``. (A process killed outright leaves
+    the temporary ``.NAME.*.tmp``; save_checkpoint removes those of its checkpoint.)"""
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise _naming(e, path) from None
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)        # mkstemp makes 0600; give the usual mode
         with os.fdopen(fd, "wb") as f:
@@ -42,8 +60,11 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise _naming(e, path) from None
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -52,11 +73,18 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
         os.close(dir_fd)
 
 
-def _write_tensors(folder: Path, fname: str, tensors: dict) -> dict:
+def _write_tensors(folder: Path, stem: str, tensors: dict) -> dict:
     from safetensors.torch import save
     blob = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
+    digest = hashlib.sha256(blob).hexdigest()
+    fname = f"{stem}.safetensors"
+    if (folder / fname).exists():
+        # The same step saved again (after a resume from an earlier checkpoint): the
+        # file may be the one the JSON on disk names, so never overwrite it before
+        # the new JSON is in place.
+        fname = f"{stem}.{digest[:12]}.safetensors"
     atomic_write(folder / fname, blob)
-    return {"file": fname, "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+    return {"file": fname, "size": len(blob), "sha256": digest}
 
 
 def _read_tensors(folder: Path, ref: dict) -> dict:
@@ -102,15 +130,18 @@ def save_checkpoint(folder, name: str, model: CharRNN, meta: dict, step: int,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, **meta, "step": step,
-           "weights": _write_tensors(folder, f"{name}-{step:08d}.safetensors", model.state_dict())}
+           "weights": _write_tensors(folder, f"{name}-{step:08d}", model.state_dict())}
     if extra_tensors is not None:
         doc["resume"] = {**(extra_meta or {}),
-                         "tensors": _write_tensors(folder, f"{name}-{step:08d}.resume.safetensors",
-                                                   extra_tensors)}
+                         "tensors": _write_tensors(folder, f"{name}-{step:08d}.resume", extra_tensors)}
     path = folder / f"{name}.json"
     atomic_write(path, json.dumps(doc, indent=1))
+    # The new checkpoint is in place: remove the files of the old one, and any
+    # temporary file that a process killed while saving NAME left behind.
     keep = {doc["weights"]["file"]} | ({doc["resume"]["tensors"]["file"]} if "resume" in doc else set())
-    for old in folder.glob(f"{name}-*.safetensors"):
+    stale = [*folder.glob(f"{name}-*.safetensors"), *folder.glob(f".{name}-*.tmp"),
+             *folder.glob(f".{name}.json.*.tmp")]
+    for old in stale:
         if old.name not in keep:
             old.unlink(missing_ok=True)
     return path

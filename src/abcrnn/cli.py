@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -18,6 +19,15 @@ class UserError(Exception):
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _check_out_folder(folder: Path) -> None:
+    """Refuse an output folder that is a file or lies under one, before any work."""
+    p = folder
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        raise UserError(f"--out {folder}: {p} is a file, not a folder")
 
 
 def cmd_corpus(args) -> None:
@@ -58,6 +68,7 @@ def cmd_train(args) -> None:
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name, None) is not None}
     base = {"corpus": str(DEFAULT_CORPUS)}
+    _check_out_folder(Path(given.get("out", TrainConfig.out)))
     if args.resume:
         last = Path(given.get("out", TrainConfig.out)) / "last.json"
         if not last.is_file():
@@ -84,8 +95,14 @@ def cmd_generate(args) -> None:
     from .train import pick_device
     check_params(args.temperature, args.top_k, args.top_p, args.max_len, args.num_tunes)
     out = Path(args.out) if args.out else None
-    if out is not None and not out.parent.is_dir():
-        raise UserError(f"output folder {out.parent} does not exist")
+    if out is not None:
+        if out.is_dir():
+            raise UserError(f"--out {out} is a folder; give a file name")
+        if not out.parent.is_dir():
+            raise UserError(f"output folder {out.parent} "
+                            + ("is a file, not a folder" if out.parent.exists() else "does not exist"))
+        if not os.access(out.parent, os.W_OK):
+            raise UserError(f"cannot write in {out.parent} (permission denied)")
     device = pick_device(args.device)
     model, vocab, _ = load_checkpoint(args.model, device=device)
     prime = args.prime.replace("\\n", "\n")
@@ -97,12 +114,15 @@ def cmd_generate(args) -> None:
         sys.stdout.write(text)
     else:
         from .checkpoint import atomic_write
-        atomic_write(out, text)
         # a sidecar keeps what the ABC cannot: did each tune end at <end>, and how it was made
         meta = {"model": str(args.model), "prime": prime, "temperature": args.temperature,
                 "top_k": args.top_k, "top_p": args.top_p, "max_len": args.max_len, "seed": args.seed,
                 "guide": args.guide, "ended": [s.ended for s in samples]}
-        atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
+        try:
+            atomic_write(out, text)
+            atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
+        except OSError as e:     # name the file asked for, not atomic_write's temporary one
+            raise UserError(f"cannot write {out}: {e.strerror}") from None
     print(f"{len(samples)} tunes, {ended} ended at <end>" + (f"; written to {out}" if out else ""),
           file=sys.stderr)
 
@@ -278,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e) if not isinstance(e, OSError) or not e.filename else f"{e.strerror}: {e.filename}"
         print(f"abcrnn: error: {msg}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as e:
+        # Ctrl-C: 130 (128 + SIGINT) like any interrupted program; train says where it
+        # saved. serve is the exception: Ctrl-C is how it stops, uvicorn ends it with 0.
+        print(f"abcrnn: {str(e) or 'interrupted'}", file=sys.stderr)
+        return 130
     return 0
 
 

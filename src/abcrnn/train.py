@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
@@ -20,7 +22,7 @@ import torch
 from . import abc
 from .checkpoint import (CheckpointError, atomic_write, load_checkpoint, optimizer_tensors,
                          restore_optimizer, save_checkpoint)
-from .data import TuneSet, Vocab, fingerprint, split_tunes
+from .data import TuneSet, Vocab, VocabError, fingerprint, split_tunes
 from .model import CharRNN, ModelConfig
 
 
@@ -142,8 +144,13 @@ def prepare(cfg: TrainConfig, vocab: Vocab | None = None):
         if not train or not val:
             raise ValueError("cleaning left no tune on one side of the split")
     sets["train"], sets["val"] = TuneSet.build(train, vocab), TuneSet.build(val, vocab)
-    if int(sets["train"].lengths.max()) <= 1:
+    longest = int(sets["train"].lengths.max())
+    if longest <= 1:
         raise ValueError("every training tune is too short to learn from")
+    if cfg.seq_len >= longest:     # a slice of seq_len inputs needs seq_len + 1 characters
+        raise ValueError(f"seq-len {cfg.seq_len} is not shorter than the longest training tune "
+                         f"({longest} characters with its <start>/<end> markers), so every slice "
+                         f"would run past the end of its tune; choose --seq-len {longest - 1} or less")
     return vocab, sets, split, fingerprint(corpus.tunes)
 
 
@@ -156,7 +163,13 @@ class Run:
         self.rank, self.world = _dist_setup(self.device)
         torch.manual_seed(cfg.seed + self.rank)
         old = self._load_last() if resume else None
-        self.vocab, sets, self.split, self.fp = prepare(cfg, old[1] if old else None)
+        try:
+            self.vocab, sets, self.split, self.fp = prepare(cfg, old[1] if old else None)
+        except VocabError as e:
+            if not old:
+                raise
+            raise CheckpointError(f"--resume: {self.out} was trained on another vocabulary; "
+                                  f"{cfg.corpus} has {e}") from None
         self.train_set, self.val_set, self.val_raw = sets["train"], sets["val"], sets.get("val_raw")
         if old and old[2]["corpus_fingerprint"] != self.fp:
             raise CheckpointError(f"--resume: {self.out} was trained on another corpus "
@@ -198,13 +211,17 @@ class Run:
                 "num_params": self.model.num_params()}
 
     def save(self, best: bool):
-        """Rank 0 only: last checkpoint (with optimizer + RNG), best model, history files."""
+        """Rank 0 only: best model, last checkpoint (with optimizer + RNG), history files.
+
+        last.json is written after model.json: it is what --resume continues from,
+        so a crash between the two resumes from the earlier step and saves the best
+        model again, instead of forgetting a best model that last.json counts."""
         tensors, opt_meta = optimizer_tensors(self.opt)
         tensors |= {"rng.gen.0": self.gen.get_state(), "rng.torch": torch.get_rng_state()}
-        save_checkpoint(self.out, "last", self.model, self.meta(), self.step, tensors,
-                        {"optimizer": opt_meta})
         if best:
             save_checkpoint(self.out, "model", self.model, self.meta(), self.step)
+        save_checkpoint(self.out, "last", self.model, self.meta(), self.step, tensors,
+                        {"optimizer": opt_meta})
         write_history(self.out, self.history)
 
 
@@ -219,8 +236,39 @@ def write_history(out: Path, history: list[dict]) -> None:
     plot_history(history, out / "loss.png")
 
 
+class _CtrlC:
+    """In the main thread, the first Ctrl-C (SIGINT) only asks the loop to stop: the
+    step under way finishes and is validated and checkpointed like any other. A
+    second Ctrl-C interrupts at once (KeyboardInterrupt); the atomic writes leave
+    the previous checkpoint as it was."""
+
+    def __init__(self):
+        self.hit, self._old = False, None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.hit:
+            raise KeyboardInterrupt
+        self.hit = True
+        # os.write, not print: a handler that prints while stderr is mid-write fails
+        os.write(2, b"\nabcrnn: stopping after this step to save a checkpoint "
+                    b"(Ctrl-C again to stop at once)\n")
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
-    """Train and return the final meta (history, best val loss...)."""
+    """Train and return the final meta (history, best val loss...).
+
+    Ctrl-C stops after the current step, which is checkpointed, then raises
+    KeyboardInterrupt with a message that says where (see _CtrlC)."""
     run = Run(cfg, resume)
     model, opt, out = run.ddp, run.opt, run.out
     if run.rank == 0:
@@ -231,8 +279,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
     bar = _progress(progress and run.rank == 0, run.step, cfg.max_steps)
     t0, window, chars = time.time() - run.elapsed, [], 0
     t_window = time.time()
-    stop = False
-    try:
+    stop = interrupted = False
+    with _CtrlC() as ctrl_c:
         while run.step < cfg.max_steps and not stop:
             for g in opt.param_groups:
                 g["lr"] = get_lr(cfg, run.step, run.elapsed)
@@ -248,7 +296,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
             window.append(loss.item())
             chars += int((targets >= 0).sum()) * run.world
             run.elapsed = time.time() - t0
-            stop = _should_stop(cfg, run)
+            stop = _should_stop(cfg, run, ctrl_c.hit)
+            interrupted = stop and ctrl_c.hit and run.step < cfg.max_steps
             if run.step % cfg.eval_interval == 0 or run.step == cfg.max_steps or stop:
                 cps = chars / max(1e-9, time.time() - t_window)
                 _evaluate(run, sum(window) / len(window), cps)
@@ -257,22 +306,20 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
             if run.step % 10 == 0 and window:
                 bar.set_postfix(loss=f"{window[-1]:.3f}",
                                 cps=f"{chars / max(1e-9, time.time() - t_window):,.0f}")
-    except KeyboardInterrupt:
-        if window:
-            _evaluate(run, sum(window) / len(window), chars / max(1e-9, time.time() - t_window))
-        bar.close()
-        print(f"interrupted at step {run.step}; checkpoint written to {out}")
     bar.close()
     if run.world > 1:
         import torch.distributed as dist
         dist.destroy_process_group()
+    if interrupted:
+        raise KeyboardInterrupt(f"interrupted at step {run.step}; checkpoint written to "
+                                f"{out / 'last.json'} (continue with --resume)")
     return run.meta()
 
 
-def _should_stop(cfg: TrainConfig, run: Run) -> bool:
-    """Time budget; under DDP rank 0 decides so every rank stops at the same step."""
-    stop = bool(cfg.minutes) and run.elapsed >= cfg.minutes * 60
-    if run.world > 1 and cfg.minutes:
+def _should_stop(cfg: TrainConfig, run: Run, ctrl_c: bool = False) -> bool:
+    """Time budget or Ctrl-C; under DDP rank 0 decides so every rank stops at the same step."""
+    stop = ctrl_c or (bool(cfg.minutes) and run.elapsed >= cfg.minutes * 60)
+    if run.world > 1:
         import torch.distributed as dist
         flag = torch.tensor([float(stop)], device=run.device)
         dist.broadcast(flag, 0)

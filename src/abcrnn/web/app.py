@@ -69,6 +69,10 @@ def _summary(errors) -> str:
     """One readable line from pydantic's errors: 'temperature: Input should be ...'."""
     parts = []
     for e in errors[:3]:
+        if e.get("type") == "json_invalid":      # its loc is ("body", character offset)
+            at = [p for p in e.get("loc", ()) if isinstance(p, int)]
+            parts.append("the body is not valid JSON" + (f" (at character {at[0]})" if at else ""))
+            continue
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {e.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
@@ -182,9 +186,10 @@ def _api_routes(app: FastAPI, composer: Composer, renderer: Renderer) -> None:
 
     @app.post("/api/generate", response_model=schemas.GenerateResponse, responses=errors,
               tags=["compose"])
-    def generate(req: schemas.GenerateRequest):
-        """Compose tunes. Runs in a worker thread; one generation at a time."""
-        return composer.generate(req)
+    async def generate(req: schemas.GenerateRequest):
+        """Compose tunes, one generation at a time: requests wait for their turn
+        (503 "busy" after a few minutes, or when very many are waiting)."""
+        return await composer.generate_queued(req)
 
     def file_response(abc: str, fmt: str) -> Response:
         data, name = renderer.render(abc, fmt)

@@ -4,9 +4,13 @@ The model and its recurrent state are not safe to use from two threads at
 once, and two generations at once would only halve each other's speed on a
 small machine, so generations take turns behind a lock. Each is bounded in
 characters (schemas.py) and in seconds (a deadline checked at every step).
+In the web app the requests wait for their turn on the event loop
+(Composer.generate_queued), not in worker threads, so a long queue of
+generations does not hold up the page, /api/health or renders.
 """
 from __future__ import annotations
 
+import asyncio
 import secrets
 import tempfile
 import threading
@@ -20,7 +24,9 @@ from ..sample import sample, tunes_to_abc
 from .schemas import GenerateRequest, GenerateResponse, Tune
 
 GENERATE_SECONDS = 60.0    # most one generation may compute
-WAIT_SECONDS = 30.0        # most a request waits for its turn
+QUEUE_SECONDS = 300.0      # most a generate request waits for its turn in the web app
+QUEUE_MAX = 100            # generate requests waiting at once; more are refused at once (503)
+WAIT_SECONDS = 30.0        # most a render (or a direct generate() call) waits for its turn
 RENDER_SECONDS = 30.0      # per external program (abc2midi, fluidsynth, lame)
 RENDERS_AT_ONCE = 2        # one per core
 
@@ -78,6 +84,13 @@ def build_prime(req: GenerateRequest) -> str:
     return "X:1\n" + "".join(header_line(f, v) for f, v in chosen) + prime
 
 
+class _Queue:
+    """Generate requests waiting for their turn, in order, on one event loop."""
+
+    def __init__(self, loop):
+        self.loop, self.turn, self.waiting = loop, asyncio.Lock(), 0
+
+
 class Composer:
     """A loaded model and what the page needs to know about it."""
 
@@ -86,6 +99,7 @@ class Composer:
         self.model, self.vocab, self.meta = load_checkpoint(self.path, device=device)
         self.device = device
         self._lock = threading.Lock()
+        self._queue: _Queue | None = None
 
     def available(self, field: str, value: str) -> bool:
         return not self.vocab.missing(header_line(field, value))
@@ -120,6 +134,31 @@ class Composer:
                  for i, s in enumerate(samples)]
         return GenerateResponse(tunes=tunes, seed=seed, prime=prime,
                                 seconds=round(time.monotonic() - start, 3))
+
+    async def generate_queued(self, req: GenerateRequest) -> GenerateResponse:
+        """generate() for the web app: a request waits for its turn here, holding no
+        worker thread, then generates in one. 503 if QUEUE_MAX requests are already
+        waiting, or after QUEUE_SECONDS without a turn."""
+        from starlette.concurrency import run_in_threadpool
+        self.check_prime(build_prime(req))          # a bad request need not wait
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._queue.loop is not loop:   # a server has one loop
+            self._queue = _Queue(loop)
+        queue = self._queue
+        if queue.waiting >= QUEUE_MAX:
+            raise ApiError(503, f"the composer is busy ({QUEUE_MAX} requests are waiting); "
+                                "try again in a moment")
+        queue.waiting += 1
+        try:
+            await asyncio.wait_for(queue.turn.acquire(), QUEUE_SECONDS)
+        except asyncio.TimeoutError:
+            raise ApiError(503, "the composer is busy with other tunes; try again in a moment") from None
+        finally:
+            queue.waiting -= 1
+        try:
+            return await run_in_threadpool(self.generate, req)
+        finally:
+            queue.turn.release()
 
 
 class Renderer:
