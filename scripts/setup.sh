@@ -14,14 +14,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "setup: installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # torch first and pinned: this version is a CPU build already on these machines'
 # disk; an unpinned torch would download a multi-GB CUDA build.
-.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q torch==2.13.0
+# (grep drops this machine's pip notes about local index folders it does not have)
+.venv/bin/python -c "import torch" 2>/dev/null \
+  || { .venv/bin/pip install -q torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true; }
+.venv/bin/python -c "import torch" || { echo "setup: torch did not install" >&2; exit 1; }
 .venv/bin/pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
 # Front-end assets for `abcrnn serve`, exactly as locked. --ignore-scripts:
 # swagger-ui-dist's dependency @scarf/scarf sends install analytics from a postinstall script.
