@@ -138,51 +138,55 @@ def _read_ended(src: Path, n: int) -> list[bool] | None:
     return ended if isinstance(ended, list) and len(ended) == n else None
 
 
-def cmd_render(args) -> None:
+def _read_tunes(src: Path) -> list[str]:
     from .abc import read_text, split_abc
-    from .render import FORMATS, render_file
-    src = Path(args.input)
     if not src.is_file():
         raise UserError(f"no ABC file at {src}")
     tunes = split_abc(read_text(src))
     if not tunes:
         raise UserError(f"{src} holds no tune (a tune starts at an X: line)")
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip()) if args.formats else FORMATS
+    return tunes
+
+
+def _quality_rows(quality: str, src: Path, tunes: list[str]) -> list[dict]:
+    """Per-tune quality rows for the tunebook: scored now against a corpus, or read
+    from the evaluation.json that `abcrnn evaluate --out` wrote for the same file."""
+    from .abc import load_corpus
+    from .evaluate import evaluate_tunes, quality_row
+    if quality.endswith(".json"):
+        raw = json.loads(Path(quality).read_text())["rows"]
+        if len(raw) != len(tunes):
+            raise UserError(f"{quality} scores {len(raw)} tunes, {src} holds {len(tunes)}")
+    else:
+        raw = evaluate_tunes(tunes, load_corpus(quality).tunes, _read_ended(src, len(tunes))).rows
+    return [quality_row(r) for r in raw]
+
+
+def cmd_render(args) -> None:
+    from .render import FORMATS, render_file
+    src = Path(args.input)
+    tunes = _read_tunes(src)
     out = Path(args.out)
     if args.tunebook:
         from .tunebook import write_tunebook
-        rows = None
-        if args.quality:
-            from .abc import load_corpus
-            from .evaluate import evaluate_tunes, quality_row
-            ended = _read_ended(src, len(tunes))
-            if args.quality.endswith(".json"):        # rows from an earlier `abcrnn evaluate --out`
-                raw = json.loads(Path(args.quality).read_text())["rows"]
-                if len(raw) != len(tunes):
-                    raise UserError(f"{args.quality} scores {len(raw)} tunes, {src} holds {len(tunes)}")
-            else:
-                raw = evaluate_tunes(tunes, load_corpus(args.quality).tunes, ended).rows
-            rows = [quality_row(r) for r in raw]
+        rows = _quality_rows(args.quality, src, tunes) if args.quality else None
         index = write_tunebook(tunes, out, rows, title=args.title or src.stem)
         print(f"{len(tunes)} tunes rendered; tunebook: {index}")
         return
-    results = render_file(src, out, formats)
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip()) if args.formats else FORMATS
+    results = render_file("\n\n".join(tunes), out, formats)
     print(f"{len(results)} tunes rendered into {out} ({', '.join(formats)})")
 
 
 def cmd_evaluate(args) -> None:
     from . import evaluate as ev
-    from .abc import load_corpus, read_text, split_abc
+    from .abc import load_corpus
     corpus = load_corpus(args.corpus).tunes
     reference = ev.evaluate_corpus(corpus, workers=args.workers)
     report = reference
     if args.tunes:
         src = Path(args.tunes)
-        if not src.is_file():
-            raise UserError(f"no ABC file at {src}")
-        tunes = split_abc(read_text(src))
-        if not tunes:
-            raise UserError(f"{src} holds no tune (a tune starts at an X: line)")
+        tunes = _read_tunes(src)
         report = ev.evaluate_tunes(tunes, corpus, _read_ended(src, len(tunes)), workers=args.workers)
     print(ev.format_table(report, reference, label="generated") if args.tunes
           else ev.format_table(report, label="corpus"))
