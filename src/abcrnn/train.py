@@ -198,8 +198,10 @@ class Run:
             raise CheckpointError("--resume: the model settings differ from the checkpoint's")
         restore_optimizer(self.opt, {k: v for k, v in tensors.items() if k.startswith("state.")},
                           doc["resume"]["optimizer"])
-        self.gen.set_state(tensors[f"rng.gen.{self.rank}"] if f"rng.gen.{self.rank}" in tensors
-                           else tensors["rng.gen.0"])
+        if self.rank == 0:
+            self.gen.set_state(tensors["rng.gen.0"])
+        else:   # only rank 0 saves its state: other ranks draw a fresh, distinct stream
+            self.gen.manual_seed(self.cfg.seed + 1000 * self.rank + doc["step"])
         torch.set_rng_state(tensors["rng.torch"])
         self.step, self.history = doc["step"], doc["history"]
         self.best_val, self.elapsed = doc["best_val_loss"], doc["train_seconds"]
