@@ -197,6 +197,31 @@ def cmd_evaluate(args) -> None:
         print("written: " + ", ".join(map(str, paths)))
 
 
+def cmd_heatmap(args) -> None:
+    from . import heatmap
+    from .checkpoint import load_checkpoint
+    neurons = [heatmap.Neuron.parse(spec) for spec in args.neurons]
+    if args.width < 1:
+        raise UserError(f"--width must be at least 1, got {args.width}")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UserError(f"output folder {out.parent} does not exist")
+    model, vocab, _ = load_checkpoint(args.model)
+    if args.tune:
+        tunes = _read_tunes(Path(args.tune))
+        if not 1 <= args.index <= len(tunes):
+            raise UserError(f"--index {args.index}: {args.tune} holds {len(tunes)} tunes")
+        tune = tunes[args.index - 1]
+    else:                      # a fresh tune from the model, as in the study
+        from .abc import strip_markers
+        from .sample import sample
+        tune = strip_markers(sample(model, vocab, seed=args.seed, guide=True, max_len=args.max_len)[0].text)
+    text = heatmap.tune_text(tune)
+    acts = heatmap.activations(model, vocab, text, neurons)
+    heatmap.draw(text, acts, neurons, out, args.width, title=args.title or "")
+    print(f"{len(neurons)} neurons over {len(text)} characters: {out}")
+
+
 def cmd_serve(args) -> None:
     import socket
     try:
@@ -274,6 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="tunebook title")
     p.add_argument("--seed", type=int, default=0, help="unused (rendering is deterministic)")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("heatmap", help="colour a tune's characters by chosen neurons' activations")
+    p.add_argument("tune", nargs="?", help="an .abc file (default: a tune generated with --seed)")
+    p.add_argument("--neurons", nargs="+", required=True, metavar="LAYER:INDEX[:cell]",
+                   help="e.g. 0:17 1:200:cell (layers from 0; cell = LSTM cell state)")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
+    p.add_argument("--index", type=int, default=1, help="which tune of the file (from 1)")
+    p.add_argument("--width", type=int, default=60, help="characters per row of the grid")
+    p.add_argument("--max-len", type=int, default=1500, help="length limit of a generated tune")
+    p.add_argument("--title", help="figure title")
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--out", default="out/heatmap.png", help="PNG to write")
+    p.set_defaults(func=cmd_heatmap)
 
     p = sub.add_parser("serve", help="web page to compose, edit, play and download tunes")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
