@@ -1,6 +1,11 @@
 """Shared fixtures: a tiny corpus and tiny models, so the suite stays fast."""
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+
 import pytest
 import torch
 
@@ -37,3 +42,25 @@ def tiny_model(vocab, cell="lstm", **kw) -> CharRNN:
     torch.manual_seed(0)
     cfg = dict(cell=cell, hidden_size=16, num_layers=1, dropout=0.0, embed_size=8) | kw
     return CharRNN(ModelConfig(len(vocab), **cfg)).eval()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app):
+    """The app under a real uvicorn server in a thread, on a loopback port the OS
+    picks; yields its base URL and stops the server on exit."""
+    import uvicorn
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        sock.close()

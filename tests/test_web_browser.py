@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import TUNES, marked
+from conftest import TUNES, marked, serve_in_thread
 
 from abcrnn.cli import DEFAULT_MODEL, main
 
@@ -60,25 +58,13 @@ def model_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(model_path):
     """The real app under uvicorn in a thread, on a loopback port the OS picks."""
-    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("uvicorn")
     from abcrnn.web import soundfont
     from abcrnn.web.app import create_app, node_modules
     _need((node_modules() / "abcjs" / "dist").is_dir(), "abcjs is not installed: run npm ci")
     soundfont.make_soundfont()              # a no-op when set-up already made the samples
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(model_path), log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve_in_thread(create_app(model_path)) as url:
+        yield url
 
 
 @pytest.fixture

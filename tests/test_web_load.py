@@ -18,12 +18,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import TUNES, marked
+from conftest import TUNES, marked, serve_in_thread
 
 from abcrnn.cli import build_parser, main
 
@@ -156,7 +155,6 @@ def test_half_open_and_abandoned_connections_do_not_block(server):
 def slow_server(model, monkeypatch):
     """The app under uvicorn in a thread, its generations made slow (a sleep, no
     CPU), and its queue limits small."""
-    import uvicorn
 
     from abcrnn.web import service
     from abcrnn.web.app import create_app
@@ -170,18 +168,8 @@ def slow_server(model, monkeypatch):
         time.sleep(2.5)
         return real(req)
     monkeypatch.setattr(composer, "generate", slow)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def test_queue_is_bounded_in_length_and_time(slow_server):
