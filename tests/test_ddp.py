@@ -1,5 +1,6 @@
 """Training on several processes through torchrun (DistributedDataParallel, gloo on CPU)."""
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,8 @@ from abcrnn.model import CharRNN, ModelConfig
 pytestmark = pytest.mark.slow
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+# gloo on the loopback interface: the machine's other interfaces play no part in the test
+ENV = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
 
 # Each rank: the same model (seed 0), its own batch, one DDP backward; rank 0 saves the
 # averaged gradients. Written to a file and run by torchrun, as a user would run training.
@@ -32,6 +35,7 @@ GRAD_SCRIPT = textwrap.dedent('''
     loss.backward()
     if rank == 0:
         save_file({n: p.grad for n, p in model.named_parameters()}, sys.argv[1])
+    dist.barrier()          # no rank leaves while another still talks to it
     dist.destroy_process_group()
 ''')
 
@@ -40,8 +44,8 @@ def test_ddp_gradients_equal_one_process_on_the_union_of_batches(tmp_path):
     script = tmp_path / "grads.py"
     script.write_text(GRAD_SCRIPT)
     out = tmp_path / "grads.safetensors"
-    r = subprocess.run(TORCHRUN + [str(script), str(out)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run(TORCHRUN + [str(script), str(out)], capture_output=True, text=True, timeout=120, env=ENV)
+    assert r.returncode == 0, r.stderr[:3000]
     from safetensors.torch import load_file
     ddp_grads = load_file(str(out))
 
@@ -64,7 +68,7 @@ def test_torchrun_training_writes_one_checkpoint_from_rank_zero_and_resumes(tmp_
     cmd = TORCHRUN + ["-m", "abcrnn", "train", "--corpus", str(corpus_file), "--out", str(run),
                       "--hidden-size", "16", "--embed-size", "8", "--seq-len", "32", "--batch-size", "4",
                       "--max-steps", "6", "--eval-interval", "3", "--quiet"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=ENV)
     assert r.returncode == 0, r.stderr[-2000:]
     last = json.loads((run / "last.json").read_text())
     assert last["step"] == 6 and [h["step"] for h in last["history"]] == [3, 6]
@@ -76,7 +80,7 @@ def test_torchrun_training_writes_one_checkpoint_from_rank_zero_and_resumes(tmp_
     # only rank 0 reports
     assert r.stdout.count("step 6:") == 1
     resume = TORCHRUN + ["-m", "abcrnn", "train", "--out", str(run), "--max-steps", "9", "--resume", "--quiet"]
-    r = subprocess.run(resume, capture_output=True, text=True, timeout=180)
+    r = subprocess.run(resume, capture_output=True, text=True, timeout=180, env=ENV)
     assert r.returncode == 0, r.stderr[-2000:]
     after = json.loads((run / "last.json").read_text())
     assert after["step"] == 9 and after["history"][:2] == last["history"]

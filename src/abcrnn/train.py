@@ -311,6 +311,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
     bar.close()
     if run.world > 1:
         import torch.distributed as dist
+        dist.barrier()      # rank 0 may still be validating and saving: leave together
         dist.destroy_process_group()
     if interrupted:
         raise KeyboardInterrupt(f"interrupted at step {run.step}; checkpoint written to "
