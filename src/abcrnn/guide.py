@@ -86,7 +86,6 @@ class AbcGuide:
                  max_bar_tries: int = 20, max_line_tries: int = 8, max_redraws: int = 800,
                  max_char_tries: int = 12):
         import shutil
-        self.vocab = vocab
         # Line checks need abc2midi; without it the masks and bar checks still apply.
         self.check_lines = check_lines and shutil.which("abc2midi") is not None
         self.max_bar_tries, self.max_line_tries = max_bar_tries, max_line_tries
@@ -98,9 +97,7 @@ class AbcGuide:
             for ch in body:
                 self._append(r, ch)
             r.line_mark = r.bar_mark = len(r.text)
-        ids = vocab.stoi
-        self._ids = {c: ids[c] for c in ids}
-        self.V = len(vocab)
+        self._chars = frozenset(vocab.stoi)      # what the model can write at all
 
     # --- masks -----------------------------------------------------------
     def allowed(self, b: int) -> set[str] | None:
@@ -117,7 +114,7 @@ class AbcGuide:
                     return missing or {"K"}
                 if missing and n_lines >= HEADER_LINES_MAX // 2:
                     return missing
-                letters = {c for c in self._ids if c.isalpha() and c.isascii()} - {"X"}
+                letters = {c for c in self._chars if c.isalpha() and c.isascii()} - {"X"}
                 if missing:
                     letters.discard("K")
                 return letters | {"%"}
@@ -125,12 +122,12 @@ class AbcGuide:
                 return {":"}
             return _field_value(line)
         if line == "":
-            start = ({c for c in self._ids if not c.isalpha()} | BODY_LINE_LETTERS) - {"\n"}
+            start = ({c for c in self._chars if not c.isalpha()} | BODY_LINE_LETTERS) - {"\n"}
             return start - {"<"} if r.no_end else start     # after a refused ending: more music
         if len(line) == 1 and line in BODY_FIELDS - NOTE_LETTERS:
             return {":"}
         if len(line) == 1 and line in NOTE_LETTERS:
-            return set(self._ids) - {":"}          # "A:" would be a header field
+            return set(self._chars) - {":"}          # "A:" would be a header field
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
             return {nxt} if nxt else None
@@ -157,9 +154,9 @@ class AbcGuide:
         for b, r in enumerate(self.rows):
             a = self.allowed(b)
             if r.banned:
-                a = (set(self._ids) if a is None else a) - r.banned
+                a = (set(self._chars) if a is None else a) - r.banned
             if a is not None:
-                out[b] = {c for c in a if c in self._ids} or set(self._ids)
+                out[b] = (a & self._chars) or set(self._chars)
         return out
 
     # --- verdicts ----------------------------------------------------------

@@ -8,6 +8,7 @@ prediction of every val tune / number of those predictions.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -228,7 +229,6 @@ class Run:
 
 
 def write_history(out: Path, history: list[dict]) -> None:
-    import json
     keys = ["step", "train_loss", "val_loss", "lr", "seconds", "chars_per_s"]
     keys += [k for k in ("val_raw_loss",) if history and k in history[0]]
     rows = [",".join(keys)] + [",".join(str(h[k]) for k in keys) for h in history]
@@ -275,7 +275,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
     model, opt, out = run.ddp, run.opt, run.out
     if run.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        import json
         atomic_write(out / "split.json", json.dumps(run.split))
     amp = torch.autocast("cuda", torch.bfloat16) if run.device.type == "cuda" else nullcontext()
     bar = _progress(progress and run.rank == 0, run.step, cfg.max_steps)
