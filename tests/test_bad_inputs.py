@@ -346,3 +346,32 @@ def test_refusal_from_the_installed_command_is_one_line_without_traceback(ws):
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.splitlines() == [f"abcrnn: error: {ws / 'blob.abc'} is a binary file, not ABC text"]
     assert snapshot(ws) == before
+
+
+# --- sweeps ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, text, message", [
+    ("grid.toml", "[base\nminutes = 1\n", "not valid TOML"),
+    ("grid.toml", "[grid]\nhiden_size = [8]\n", "unknown setting 'hiden_size'"),
+    ("grid.toml", "[grid]\ncell = ['lstm', 'transformer']\n", "unknown cell 'transformer'"),
+    ("grid.toml", "[grid]\nhidden_size = ['big']\n", "hidden_size = 'big' should be a whole number"),
+    ("grid.toml", "[grid]\ndropout = [1.5]\n", "dropout must be in [0, 1)"),
+    ("grid.toml", "[grid]\nhidden_size = []\n", "a grid axis has no values"),
+    ("grid.toml", "[model]\nhidden_size = 8\n", "expected only [base], [[grid]] and [[runs]]"),
+    ("grid.toml", "", "expected only [base], [[grid]] and [[runs]]"),
+    ("grid.yaml", "grid: [cell: lstm\n", "not valid YAML"),
+    ("grid.toml", b"\xff\xfe[grid]\n", "not UTF-8"),
+])
+def test_invalid_sweep_file_is_refused_before_any_run(name, text, message, ws, capsys):
+    path = ws / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    refused(["sweep", str(path), "--out", str(ws / "sweep")], capsys, [ws], message)
+
+
+def test_sweep_file_that_does_not_exist_is_refused(ws, capsys):
+    refused(["sweep", str(ws / "nope.toml"), "--out", str(ws / "sweep")], capsys, [ws], "nope.toml")
+
+
+def test_sweep_set_flag_without_values_is_refused(ws, capsys):
+    refused(["sweep", "--set", "hidden-size", "--out", str(ws / "sweep")], capsys, [ws],
+            "expected KEY=VALUE")

@@ -51,9 +51,9 @@ def _train_parser(sub) -> None:
     from .train import TrainConfig
     p = sub.add_parser("train", help="train a model on a corpus")
     for f in fields(TrainConfig):
-        if f.name == "split_seed":
-            continue   # follows --seed unless given in a resumed run's config
         helptext = f"default {f.default!r}" + (" (the bundled corpus)" if f.name == "corpus" else "")
+        if f.name == "split_seed":
+            helptext = "seed of the train/val split (default: --seed)"
         if isinstance(f.default, bool):
             p.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=helptext)
         else:
@@ -79,7 +79,7 @@ def cmd_train(args) -> None:
                    if k in given and given[k] != base[k]]
         if changed:
             raise UserError("--resume cannot change the model's shape: " + ", ".join(map(_flag, changed)))
-    elif "seed" in given:
+    elif "seed" in given and "split_seed" not in given:
         base["split_seed"] = given["seed"]
     cfg = TrainConfig.from_dict({**base, **given})
     meta = train(cfg, resume=args.resume, progress=not args.quiet)
@@ -87,6 +87,29 @@ def cmd_train(args) -> None:
         h = meta["history"][-1]
         print(f"step {h['step']}: train {h['train_loss']:.4f}, val {h['val_loss']:.4f} nats/char; "
               f"best val {meta['best_val_loss']:.4f}; {h['chars_per_s']:,} chars/s; saved in {cfg.out}")
+
+
+def cmd_sweep(args) -> None:
+    from . import sweep
+    spec = sweep.read_sweep_file(Path(args.file)) if args.file else {"base": {}, "grid": [], "runs": []}
+    if args.set:
+        spec["grid"] = [g | sweep.parse_set(args.set) for g in spec["grid"] or [{}]]
+    for key in ("seed", "split_seed"):    # one split for every run, even when seeds vary
+        spec["base"].setdefault(key, args.seed)
+    runs = sweep.expand(spec)
+    out = Path(args.out)
+    _check_out_folder(out)
+    if args.dry_run:
+        for r in runs:
+            print(r.name, " ".join(sweep.train_argv(r.config(out), False)[3:]))
+        return
+    rows = sweep.run_sweep(runs, out, args.parallel, progress=not args.quiet)
+    print((out / "results.md").read_text(), end="")
+    failed = [r["name"] for r in rows if r["status"] != "done"]
+    if failed:
+        raise UserError(f"{len(failed)} of {len(rows)} runs failed (first: {failed[0]}); "
+                        f"see its train.log in {out}")
+    print(f"results in {out / 'results.md'}, {out / 'results.csv'}, {out / 'val_curves.png'}")
 
 
 def cmd_generate(args) -> None:
@@ -263,6 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     _train_parser(sub)
     sub.choices["train"].set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sweep", help="train a grid of settings, one folder per run, and tabulate them")
+    p.add_argument("file", nargs="?", help="sweep file (.toml or .yaml): [base], [[grid]], [[runs]]")
+    p.add_argument("--set", action="append", metavar="KEY=V1,V2",
+                   help="a grid axis over a train setting (repeatable), e.g. --set hidden-size=128,256")
+    p.add_argument("--out", default="out/sweep", help="folder for the runs and the results")
+    p.add_argument("--parallel", type=int, default=0, help="runs at once (default: one per core)")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and their commands only")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--seed", type=int, default=1337, help="seed and split seed of runs that set none")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("generate", help="sample tunes from a trained model")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")

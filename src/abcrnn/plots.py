@@ -40,3 +40,28 @@ def plot_history(history: list[dict], path, title: str = "Training and validatio
     ax.grid(alpha=0.3)
     save_figure(fig, path)
     plt.close(fig)
+
+
+def plot_sweep(histories: dict[str, list[dict]], path, x: str = "seconds") -> None:
+    """Every run's validation curve on one axis (against minutes by default, since
+    sweep runs share a time budget); the legend, best first, gives each run's best."""
+    runs = {name: h for name, h in histories.items() if h}
+    if not runs:
+        return
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 5))
+    order = sorted(runs, key=lambda n: min(r["val_loss"] for r in runs[n]))
+    cmap = plt.get_cmap("tab20" if len(order) > 10 else "tab10")
+    for i, name in enumerate(order):
+        h = runs[name]
+        xs = [r[x] / 60 if x == "seconds" else r[x] for r in h]
+        best = min(r["val_loss"] for r in h)
+        ax.plot(xs, [r["val_loss"] for r in h], color=cmap(i % cmap.N), lw=1.2,
+                label=f"{best:.3f}  {name}")
+    ax.set_xlabel("minutes" if x == "seconds" else x)
+    ax.set_ylabel("validation loss (nats/char)")
+    ax.set_title("Validation loss of every run")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="best val, run")
+    save_figure(fig, path)
+    plt.close(fig)
