@@ -52,6 +52,7 @@ def test_tiny_grid_writes_a_results_table_that_matches_each_runs_history(corpus,
     assert "| cell-lstm | lstm |" in table and "| cell-gru | gru |" in table
     assert "Shared by every run:" in table and "seq_len=16" in table
     assert (out / "val_curves.png").stat().st_size > 1000
+    assert (out / "loss_curves.png").stat().st_size > 1000
     assert "results in" in capsys.readouterr().out
 
 

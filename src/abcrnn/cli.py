@@ -109,7 +109,8 @@ def cmd_sweep(args) -> None:
     if failed:
         raise UserError(f"{len(failed)} of {len(rows)} runs failed (first: {failed[0]}); "
                         f"see its train.log in {out}")
-    print(f"results in {out / 'results.md'}, {out / 'results.csv'}, {out / 'val_curves.png'}")
+    print(f"results in {out / 'results.md'}, {out / 'results.csv'}, {out / 'val_curves.png'}, "
+          f"{out / 'loss_curves.png'}")
 
 
 def cmd_generate(args) -> None:

@@ -65,3 +65,33 @@ def plot_sweep(histories: dict[str, list[dict]], path, x: str = "seconds") -> No
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="best val, run")
     save_figure(fig, path)
     plt.close(fig)
+
+
+def plot_run_panels(histories: dict[str, list[dict]], path, x: str = "seconds", cols: int = 4) -> None:
+    """One small train/validation plot per run (the study's figures 11-26 side by side),
+    all on the same axes limits so the runs compare at a glance."""
+    runs = {name: h for name, h in histories.items() if h}
+    if not runs:
+        return
+    plt = _pyplot()
+    rows = -(-len(runs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), sharex=True, sharey=True,
+                             squeeze=False)
+    losses = [r[k] for h in runs.values() for r in h for k in ("train_loss", "val_loss")]
+    top = min(max(losses), sorted(losses)[len(losses) // 10] + 1.0)   # skip the first steep steps
+    for ax, (name, h) in zip(axes.flat, runs.items()):
+        xs = [r[x] / 60 if x == "seconds" else r[x] for r in h]
+        ax.plot(xs, [r["train_loss"] for r in h], lw=1, label="train")
+        ax.plot(xs, [r["val_loss"] for r in h], lw=1, label="val")
+        ax.set_title(f"{name}\nbest val {min(r['val_loss'] for r in h):.3f}", fontsize=7)
+        ax.set_ylim(min(losses) - 0.05, top)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(runs):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.supxlabel("minutes" if x == "seconds" else x, fontsize=9)
+    fig.supylabel("loss (nats/char)", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)

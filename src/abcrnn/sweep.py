@@ -265,8 +265,10 @@ def write_results(rows: list[dict], runs: list[RunSpec], out: Path) -> None:
     note = ", ".join(f"{k}={rows[0].get(k)}" for k in shared if k not in _ALWAYS)
     md = markdown_table(rows, [k for k in keys if k in _ALWAYS or k not in shared])
     atomic_write(out / "results.md", (f"Shared by every run: {note}\n\n" if note else "") + md)
-    from .plots import plot_sweep
-    plot_sweep({r.name: _history(out / r.name) for r in runs}, out / "val_curves.png")
+    from .plots import plot_run_panels, plot_sweep
+    histories = {r.name: _history(out / r.name) for r in runs}
+    plot_sweep(histories, out / "val_curves.png")
+    plot_run_panels(histories, out / "loss_curves.png")
 
 
 def _setting_columns(runs: list[RunSpec]) -> list[str]:
