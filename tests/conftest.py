@@ -26,6 +26,12 @@ def marked(tunes) -> str:
     return "".join(f"<start>\r\n{t.replace(chr(10), chr(13) + chr(10))}\r\n<end>\r\n" for t in tunes)
 
 
+@pytest.fixture(autouse=True)
+def _corpus_cache(tmp_path_factory, monkeypatch):
+    """Encoded-corpus cache entries go to a temporary folder, not the user's ~/.cache."""
+    monkeypatch.setenv("ABCRNN_CACHE", str(tmp_path_factory.getbasetemp() / "abcrnn-cache"))
+
+
 @pytest.fixture
 def corpus_file(tmp_path):
     path = tmp_path / "tiny.txt"

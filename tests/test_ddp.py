@@ -84,4 +84,6 @@ def test_torchrun_training_writes_one_checkpoint_from_rank_zero_and_resumes(tmp_
     assert r.returncode == 0, r.stderr[-2000:]
     after = json.loads((run / "last.json").read_text())
     assert after["step"] == 9 and after["history"][:2] == last["history"]
+    # rank 0 alone reports, and reports the step it reached (rank 1 holds the resumed history)
+    assert [ln.split(":")[0] for ln in r.stdout.splitlines()] == ["step 9"], r.stdout
     assert [h["step"] for h in after["history"]] == [3, 6, 9]

@@ -5,11 +5,20 @@ Three input kinds are read:
   * marker files like the study's corpus: each tune between a line ``<start>``
     and a line ``<end>``;
   * plain ``.abc`` files: a tune starts at an ``X:`` line and runs to the next
-    blank line (text before the first ``X:`` is the file header and is skipped);
-  * folders of either, read recursively in sorted order.
+    blank line or the next ``X:`` line (text before the first ``X:`` is the file
+    header and is skipped; ``%`` comments and ``%%`` directives inside a tune are
+    kept as written);
+  * folders of either, read recursively in sorted order (hidden files and
+    folders, whose names start with ".", are skipped).
+
+Files are UTF-8 (a byte-order mark is dropped) unless they declare another
+charset with ``I:abc-charset NAME`` or ``%%abc-charset NAME`` (ABC 2.1, e.g.
+iso-8859-1). ``music21:NAME`` names a collection that the music21 package ships
+(see corpora.py).
 """
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +96,12 @@ def rejoin_cut_tunes(chunks: list[str]) -> tuple[list[str], int]:
 
 
 def split_abc(text: str) -> list[str]:
-    """Tunes of a plain ABC file: from an ``X:`` line up to a blank line."""
+    """Tunes of a plain ABC file: from an ``X:`` line up to a blank line or the next ``X:``."""
     tunes, cur = [], None
     for line in normalise_newlines(text).split("\n"):
+        if cur is not None and line.startswith("X:"):   # no blank line between two tunes
+            tunes.append("\n".join(cur))
+            cur = None
         if cur is None:
             if line.startswith("X:"):
                 cur = [line.rstrip()]
@@ -133,14 +145,43 @@ def bars(line: str) -> list[str]:
     return [p for p in (x.strip() for x in parts) if p]
 
 
-def read_text(path: Path) -> str:
-    data = path.read_bytes()
+_CHARSET = re.compile(rb"^(?:I:|%%)abc-charset[ \t]+([A-Za-z0-9_.:-]+)", re.M)
+# C1 control characters never occur in real text. music21's essenFolksong has about
+# 1,000 of them in N:/O:/R:/T: lines: umlauts in CP437 that were decoded as Latin-1
+# ("eingef\x81hrt" for "eingefuehrt" with u-umlaut), and 0x9E for sharp s ("Stra\x9een").
+# Only these characters are mapped back: the same files also hold correct Latin-1 text.
+_C1_TO_TEXT = {c: bytes([c]).decode("cp437") for c in range(0x80, 0xA0)} | {0x9E: "\u00df"}
+
+
+def repair_cp437(text: str) -> str:
+    """Read C1 control characters as the CP437 letters they stand for (0x9E as sharp s)."""
+    return text.translate(_C1_TO_TEXT)
+
+
+def read_text(path: Path, repair: bool = False) -> str:
+    """A corpus file as text: UTF-8 or its declared ``abc-charset``; ``repair`` mends
+    CP437 mojibake (used for music21's collections)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CorpusError(f"cannot read {path} ({e.strerror or e})") from None
     if b"\x00" in data:
         raise CorpusError(f"{path} is a binary file, not ABC text")
+    declared = _CHARSET.search(data)
+    charset = declared.group(1).decode() if declared else "utf-8"
     try:
-        return data.decode("utf-8")
+        codecs.lookup(charset)
+    except LookupError:
+        raise CorpusError(f"{path} declares an unknown abc-charset {charset!r}") from None
+    try:
+        text = data.decode(charset)
     except UnicodeDecodeError as e:
-        raise CorpusError(f"{path} is not valid UTF-8 (byte {e.start})") from None
+        hint = ("" if declared else
+                "; if it is Latin-1, add a line %%abc-charset iso-8859-1 before its first X:")
+        name = charset if declared else "UTF-8"
+        raise CorpusError(f"{path} is not valid {name} (byte {e.start}){hint}") from None
+    text = text.removeprefix("\ufeff")
+    return repair_cp437(text) if repair else text
 
 
 def corpus_files(path: Path) -> list[Path]:
@@ -148,7 +189,9 @@ def corpus_files(path: Path) -> list[Path]:
         raise CorpusError(f"corpus path {path} does not exist")
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES)
+    files = sorted(p for p in path.rglob("*")
+                   if p.suffix.lower() in CORPUS_SUFFIXES and p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:
         raise CorpusError(f"folder {path} holds no .abc or .txt files")
     return files
@@ -164,12 +207,14 @@ def split_any(text: str) -> tuple[list[str], int]:
 
 
 def load_corpus(path: str | Path) -> Corpus:
-    """Read every tune under ``path``; fragments are dropped and kept aside."""
-    path = Path(path)
+    """Read every tune under ``path`` (or a ``music21:NAME`` collection); fragments are
+    dropped and kept aside."""
+    from .corpora import resolve
+    path, repair = resolve(path)
     corpus = Corpus(tunes=[])
     blank = True
     for f in corpus_files(path):
-        text = read_text(f)
+        text = read_text(f, repair)
         blank = blank and not text.strip()
         chunks, mended = split_any(text)
         corpus.rejoined += mended

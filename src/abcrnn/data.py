@@ -5,9 +5,12 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .abc import wrap
+
+_CHUNK = 1 << 20        # characters encoded at a time: bounds encode_tunes' scratch memory
 
 
 class VocabError(ValueError):
@@ -21,7 +24,10 @@ class Vocab:
 
     @classmethod
     def from_texts(cls, texts: list[str]) -> "Vocab":
-        return cls(sorted(set("".join(texts))))
+        chars: set[str] = set()
+        for t in texts:         # text by text: no copy of a whole corpus joined together
+            chars.update(t)
+        return cls(sorted(chars))
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -64,19 +70,71 @@ def fingerprint(tunes: list[str]) -> str:
     return h.hexdigest()
 
 
+def compact_dtype(vocab_size: int) -> np.dtype:
+    """The smallest integer type that holds every id: 1 byte a character up to 256."""
+    return np.dtype(np.uint8 if vocab_size <= 256 else np.int16 if vocab_size <= 32767 else np.int32)
+
+
+def encode_tunes(tunes: list[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
+    """Every wrapped tune's ids back to back (compact dtype) and each one's length.
+
+    Vectorised: a chunk of text becomes its code points (UTF-32) and a sorted
+    lookup maps them to ids, so no Python runs per character."""
+    codes = np.array([ord(c) for c in vocab.itos], dtype=np.uint32)
+    order = np.argsort(codes)
+    sorted_codes = codes[order]
+    lengths = np.array([len(t) for t in tunes], dtype=np.int64) + len(wrap(""))
+    flat = np.empty(int(lengths.sum()), dtype=compact_dtype(len(vocab)))
+    pos, i = 0, 0
+    while i < len(tunes):
+        j, size = i, 0
+        while j < len(tunes) and (size == 0 or size + lengths[j] <= _CHUNK):
+            size, j = size + int(lengths[j]), j + 1
+        text = "".join(wrap(t) for t in tunes[i:j])
+        cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)       # (size,)
+        at = np.minimum(np.searchsorted(sorted_codes, cp), max(len(codes) - 1, 0))
+        if len(codes) == 0 or not np.array_equal(sorted_codes[at], cp):
+            vocab.encode(text)          # raises VocabError naming the characters
+        flat[pos:pos + size] = order[at]
+        pos, i = pos + size, j
+    return flat, lengths
+
+
 @dataclass
 class TuneSet:
-    """Tunes encoded once into one flat tensor; ``offsets[i]`` is where tune i starts."""
-    flat: torch.Tensor      # (N,) long, every wrapped tune back to back
+    """Tunes encoded once into one flat tensor; ``offsets[i]`` is where tune i starts.
+
+    ``flat`` keeps the compact dtype of compact_dtype (uint8 for up to 256
+    characters, an eighth of int64's memory); batches widen it to int64."""
+    flat: torch.Tensor      # (N,) uint8/int16/int32, every wrapped tune back to back
     offsets: torch.Tensor   # (n_tunes,) long
     lengths: torch.Tensor   # (n_tunes,) long
 
     @classmethod
     def build(cls, tunes: list[str], vocab: Vocab) -> "TuneSet":
-        enc = [torch.tensor(vocab.encode(wrap(t)), dtype=torch.long) for t in tunes]
-        lengths = torch.tensor([len(e) for e in enc], dtype=torch.long)
-        offsets = torch.cumsum(lengths, 0) - lengths
-        return cls(torch.cat(enc), offsets, lengths)
+        return cls.from_encoded(*encode_tunes(tunes, vocab))
+
+    @classmethod
+    def from_encoded(cls, flat: np.ndarray, lengths: np.ndarray, order=None) -> "TuneSet":
+        """From encode_tunes' arrays (possibly memory-mapped), keeping tunes ``order``
+        (default: all), copied into memory."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if order is not None:
+            order = np.asarray(order, dtype=np.int64)
+            if len(order) and (np.diff(order) > 0).all():     # increasing: one vectorised mask
+                keep = np.zeros(len(lengths), dtype=bool)
+                keep[order] = True
+                flat = flat[np.repeat(keep, lengths)]
+            else:
+                starts = np.cumsum(lengths) - lengths
+                flat = np.concatenate([flat[s:s + n] for s, n in zip(starts[order], lengths[order])]
+                                      or [flat[:0]])
+            lengths = lengths[order]
+        lengths_t = torch.from_numpy(lengths.copy())
+        offsets = torch.cumsum(lengths_t, 0) - lengths_t
+        if isinstance(flat, np.memmap):     # read into memory: the file may change later
+            flat = np.array(flat)
+        return cls(torch.from_numpy(flat), offsets, lengths_t)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -102,7 +160,7 @@ class TuneSet:
         start = start.clamp(min=0)                                             # (B,)
         pos = start[:, None] + torch.arange(T + 1)                             # (B, T+1)
         inside = pos < self.lengths[t][:, None]
-        chunk = self.flat[(self.offsets[t][:, None] + pos).clamp(max=len(self.flat) - 1)]
+        chunk = self.flat[(self.offsets[t][:, None] + pos).clamp(max=len(self.flat) - 1)].long()
         idx = chunk[:, :-1].clone()
         targets = torch.where(inside[:, 1:], chunk[:, 1:], torch.full_like(chunk[:, 1:], -1))
         idx[~inside[:, :-1]] = 0     # padding input; its targets are ignored anyway
