@@ -83,7 +83,7 @@ def cmd_train(args) -> None:
         base["split_seed"] = given["seed"]
     cfg = TrainConfig.from_dict({**base, **given})
     meta = train(cfg, resume=args.resume, progress=not args.quiet)
-    if meta["history"]:
+    if meta["history"] and os.environ.get("RANK", "0") == "0":    # under torchrun, rank 0 reports
         h = meta["history"][-1]
         print(f"step {h['step']}: train {h['train_loss']:.4f}, val {h['val_loss']:.4f} nats/char; "
               f"best val {meta['best_val_loss']:.4f}; {h['chars_per_s']:,} chars/s; saved in {cfg.out}")
@@ -246,6 +246,54 @@ def cmd_heatmap(args) -> None:
     print(f"{len(neurons)} neurons over {len(text)} characters: {out}")
 
 
+def cmd_neurons(args) -> None:
+    from . import neuronreport, neurons
+    from .abc import load_corpus
+    from .checkpoint import load_checkpoint
+    names = neurons.check_features(args.feature)
+    for flag, value in (("--top", args.top), ("--width", args.width), ("--tune-index", args.tune_index)):
+        if value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}")
+    out = Path(args.out)
+    _check_out_folder(out)
+    model, vocab, doc = load_checkpoint(args.model)
+    if args.corpus:
+        tunes, source = load_corpus(args.corpus).tunes, {"corpus": args.corpus}
+    else:                      # the model's own validation tunes, as it was validated on them
+        tunes, source = neurons.validation_tunes(args.model, doc, fallback_corpus=DEFAULT_CORPUS)
+    if args.tune_index > len(tunes):
+        raise UserError(f"--tune-index {args.tune_index}: there are {len(tunes)} tunes")
+    analysis = neurons.analyse(model, vocab, tunes, names, body_only=args.body_only)
+    rows = analysis.rows(args.top)
+    print(neuronreport.format_table(rows))
+    tune = tunes[args.tune_index - 1]
+    meta = {"model": str(args.model), "source": source, "body_only": args.body_only,
+            "tune_index": args.tune_index,
+            "tune_title": next((ln[2:] for ln in tune.split("\n") if ln.startswith("T:")), "")}
+    paths = neuronreport.write_report(analysis, args.top, out, meta)
+    paths += neuronreport.draw_heatmaps(analysis, model, vocab, tune, out, args.width)
+    print(f"{len(analysis.units)} units x {len(names)} features over {analysis.n_chars:,} characters "
+          f"of {analysis.n_tunes} tunes; {len(paths)} files written to {out}")
+
+
+def cmd_temperature_study(args) -> None:
+    from . import tempstudy
+    from .abc import load_corpus
+    from .checkpoint import load_checkpoint
+    study = tempstudy.Study(tempstudy.parse_temperatures(args.temperatures), args.num_tunes,
+                            args.max_len, args.guide, args.seed, args.workers)
+    tempstudy.check_study(study)
+    out = Path(args.out)
+    _check_out_folder(out)
+    model, vocab, _ = load_checkpoint(args.model)
+    corpus = load_corpus(args.corpus).tunes
+    meta = {"model": str(args.model), "corpus": str(args.corpus)}
+    tempstudy.run_study(model, vocab, corpus, study, out, meta, log=lambda m: print(m, file=sys.stderr))
+    print((out / "results.md").read_text(), end="")
+    print(f"written to {out}: results.md/.csv/.json, temperature.png, "
+          + ", ".join(tempstudy.folder_name(t) + "/" for t in study.temperatures))
+
+
 def cmd_serve(args) -> None:
     import socket
     try:
@@ -347,6 +395,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--out", default="out/heatmap.png", help="PNG to write")
     p.set_defaults(func=cmd_heatmap)
+
+    p = sub.add_parser("neurons", help="correlate every neuron with ABC structure features")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
+    p.add_argument("--corpus", help="tunes to analyse (default: the model's own validation tunes)")
+    p.add_argument("--top", type=int, default=5, help="neurons listed per feature")
+    p.add_argument("--feature", nargs="+", metavar="NAME", help="only these features (default: all)")
+    p.add_argument("--body-only", action="store_true",
+                   help="correlate over the tunes' bodies only (no header, no <end> line)")
+    p.add_argument("--tune-index", type=int, default=1, help="which tune the heatmaps show (from 1)")
+    p.add_argument("--width", type=int, default=60, help="characters per row of the heatmaps")
+    p.add_argument("--out", default="out/neurons", help="output folder (created if missing)")
+    p.add_argument("--seed", type=int, default=0, help="unused (the analysis is deterministic)")
+    p.set_defaults(func=cmd_neurons)
+
+    p = sub.add_parser("temperature-study", help="sample and score tunes at several temperatures")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
+    p.add_argument("--temperatures", default="0.5,0.8,1.0,1.5,2.0", help="comma-separated, 0 = greedy")
+    p.add_argument("--num-tunes", type=int, default=50, help="tunes per temperature")
+    p.add_argument("--max-len", type=int, default=3000, help="characters per tune")
+    p.add_argument("--guide", action=argparse.BooleanOptionalAction, default=False,
+                   help="structure-guided decoding (default off: the model's own distribution)")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="reference corpus (default: bundled)")
+    p.add_argument("--workers", type=int, default=2, help="parallel abc2midi runs")
+    p.add_argument("--seed", type=int, default=1337, help="sampling seed (the same for every T)")
+    p.add_argument("--out", default="out/temperature-study", help="output folder (created if missing)")
+    p.set_defaults(func=cmd_temperature_study)
 
     p = sub.add_parser("serve", help="web page to compose, edit, play and download tunes")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")

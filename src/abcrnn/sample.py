@@ -2,6 +2,8 @@
 
 The prime is fed once; after that the recurrent state is carried step by step,
 so each new character costs one step of the network, never a re-read of the prefix.
+That step is step.Stepper's hand-rolled cell on the model's own weights (with
+layer 0's input projection looked up from a table), not a call of ``nn.LSTM``.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import torch
 from .abc import END, START, format_tunebook, strip_markers
 from .data import Vocab
 from .model import CharRNN
+from .step import Stepper
 
 MAX_LEN_CAP = 20_000     # characters per tune
 NUM_TUNES_CAP = 1_000    # tunes per batch
@@ -51,7 +54,9 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
     """Next ids (B,) from logits (B, V)."""
     if temperature == 0:
         return logits.argmax(-1)
-    logits = logits.float() / temperature
+    logits = logits.float()
+    if temperature != 1.0:      # x / 1.0 == x exactly: skip the op
+        logits = logits / temperature
     if top_k and top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]            # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -82,11 +87,15 @@ def _put(state, rows, values):
 @torch.inference_mode()
 def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1, max_len: int = 3000,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int = 1337,
-           device: str | torch.device = "cpu", guide: bool = False) -> list[Generated]:
+           device: str | torch.device = "cpu", guide: bool = False, *, fast: bool = True,
+           stop_at_end: bool = True) -> list[Generated]:
     """Sample ``num_tunes`` continuations of ``prime`` in one batch.
 
     With ``guide`` the ABC structure guide (guide.py) masks characters that would
     break the tune and redraws bars or lines that do not add up or do not play.
+    ``fast=False`` steps through ``model.forward`` instead of step.Stepper (the
+    reference path: same text up to float rounding). ``stop_at_end=False`` (plain
+    sampling only) always draws ``max_len`` characters, for fixed-size benchmarks.
     """
     check_params(temperature, top_k, top_p, max_len, num_tunes)
     prime = full_prime(prime)
@@ -94,41 +103,54 @@ def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1,
     model.eval()
     gen = torch.Generator(device=device).manual_seed(seed)
     x = torch.tensor(prime_ids, device=device).repeat(num_tunes, 1)        # (B, P)
-    logits, _, state = model(x)
+    logits, _, state = model(x)               # the prime in one call of the model
+    step = Stepper(model).step if fast and isinstance(model, CharRNN) else _forward_step(model)
     if guide:
-        return _sample_guided(model, vocab, prime, logits[:, -1], state, max_len,
+        return _sample_guided(step, vocab, prime, logits[:, -1], state, max_len,
                               (temperature, top_k, top_p, gen))
-    return _sample_plain(model, vocab, prime, x, logits[:, -1], state, max_len,
-                         (temperature, top_k, top_p, gen))
+    return _sample_plain(step, vocab, prime, x, logits[:, -1], state, max_len,
+                         (temperature, top_k, top_p, gen), stop_at_end)
 
 
-def _sample_plain(model, vocab, prime, x, last, state, max_len, how) -> list[Generated]:
+def _forward_step(model):
+    """The reference step through ``model.forward``, for any model with CharRNN's call
+    signature (the fast Stepper needs a CharRNN's weights)."""
+    def step(ids, state):
+        logits, _, state = model(ids[:, None], state=state)
+        return logits[:, -1].clone(), state
+    return step
+
+
+def _sample_plain(step, vocab, prime, x, last, state, max_len, how,
+                  stop_at_end: bool = True) -> list[Generated]:
     B, device = x.size(0), x.device
-    end_ids = torch.tensor(vocab.encode(END), device=device) if not vocab.missing(END) else None
+    end_ids = (torch.tensor(vocab.encode(END), device=device)
+               if stop_at_end and not vocab.missing(END) else None)
     n_end = len(END)
-    tail = torch.full((B, n_end), -1, device=device, dtype=torch.long)   # last chars seen
-    k = min(n_end, x.size(1))
-    tail[:, n_end - k:] = x[:, x.size(1) - k:]
-    out = torch.zeros(B, max_len, dtype=torch.long, device=device)
+    # seq holds the prime's last n_end - 1 ids (or -1), then the generated ids
+    seq = torch.full((B, n_end - 1 + max_len), -1, dtype=torch.long, device=device)
+    k = min(n_end - 1, x.size(1))
+    seq[:, n_end - 1 - k:n_end - 1] = x[:, x.size(1) - k:]
     lengths = torch.full((B,), max_len, dtype=torch.long, device=device)
     done = torch.zeros(B, dtype=torch.bool, device=device)
     for t in range(max_len):
         nxt = pick(last, *how)                                            # (B,)
-        out[:, t] = nxt
-        if end_ids is not None:
-            tail = torch.cat([tail[:, 1:], nxt[:, None]], 1)
-            just = (tail == end_ids).all(1) & ~done
+        seq[:, n_end - 1 + t] = nxt
+        # "<end>" can only be complete when its last character was just drawn:
+        # one cheap test per step, the full comparison only then
+        if end_ids is not None and bool((nxt == end_ids[-1]).any()):
+            just = (seq[:, t:t + n_end] == end_ids).all(1) & ~done        # (B,)
             lengths[just] = t + 1
             done |= just
             if bool(done.all()):
                 break
-        logits, _, state = model(nxt[:, None], state=state)
-        last = logits[:, -1]
-    out, lengths, done = out.cpu(), lengths.cpu(), done.cpu()
-    return [Generated(prime + vocab.decode(out[b, : lengths[b]]), bool(done[b])) for b in range(B)]
+        last, state = step(nxt, state)                                    # (B, V)
+    # plain lists: decoding then reads Python ints, not one tensor element at a time
+    out, lengths, done = seq[:, n_end - 1:].tolist(), lengths.tolist(), done.tolist()
+    return [Generated(prime + vocab.decode(out[b][: lengths[b]]), done[b]) for b in range(B)]
 
 
-def _sample_guided(model, vocab, prime, last, state, max_len, how) -> list[Generated]:
+def _sample_guided(step, vocab, prime, last, state, max_len, how) -> list[Generated]:
     """Step all rows together; a row sent back by the guide restores the recurrent
     state and logits saved where its bar or line began."""
     from .guide import CHAR, KEEP, LINE, AbcGuide
@@ -157,8 +179,7 @@ def _sample_guided(model, vocab, prime, last, state, max_len, how) -> list[Gener
         refused = [b for b in rows if verdicts[b] == CHAR]
         kept_state = _select(state, refused) if refused else None
         old_last = last
-        logits, _, state = model(nxt[:, None], state=state)
-        last = logits[:, -1].clone()
+        last, state = step(nxt, state)                                    # (B, V)
         if refused:             # same place again: the step is undone, the guide bans the char
             _put(state, refused, kept_state)
             last[refused] = old_last[refused]

@@ -40,7 +40,7 @@ from .train import TrainConfig
 FIXED = {"out"}                          # set by the sweep itself, per run
 _ALWAYS = ["cell", "num_layers", "hidden_size", "dropout"]
 COLUMNS = ["name", "status", "num_params", "best_train_loss", "best_val_loss", "best_step",
-           "steps", "minutes", "chars_per_s"]
+           "steps", "train_minutes", "chars_per_s"]
 
 
 class SweepError(ValueError):
@@ -250,7 +250,7 @@ def result_row(run: RunSpec, out: Path) -> dict:
     row |= {"num_params": doc["num_params"],
             "best_train_loss": min(h["train_loss"] for h in hist),
             "best_val_loss": best["val_loss"], "best_step": best["step"],
-            "steps": hist[-1]["step"], "minutes": round(hist[-1]["seconds"] / 60, 2),
+            "steps": hist[-1]["step"], "train_minutes": round(hist[-1]["seconds"] / 60, 2),
             "chars_per_s": round(sum(h["chars_per_s"] for h in hist) / len(hist))}
     return row
 
@@ -267,7 +267,7 @@ def write_results(rows: list[dict], runs: list[RunSpec], out: Path) -> None:
     atomic_write(out / "results.md", (f"Shared by every run: {note}\n\n" if note else "") + md)
     from .plots import plot_run_panels, plot_sweep
     histories = {r.name: _history(out / r.name) for r in runs}
-    plot_sweep(histories, out / "val_curves.png")
+    plot_sweep(histories, out / "val_curves.png", cells={r.name: r.config(out).cell for r in runs})
     plot_run_panels(histories, out / "loss_curves.png")
 
 
@@ -290,7 +290,7 @@ def markdown_table(rows: list[dict], keys: list[str]) -> str:
         cells += [str(r.get(k, getattr(TrainConfig, k))) for k in keys]
         cells += [f"{r['num_params']:,}" if "num_params" in r else "",
                   _fmt(r.get("best_train_loss")), _fmt(r.get("best_val_loss")),
-                  str(r.get("steps", "")), str(r.get("minutes", "")),
+                  str(r.get("steps", "")), str(r.get("train_minutes", "")),
                   f"{r['chars_per_s']:,}" if "chars_per_s" in r else ""]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
