@@ -372,10 +372,27 @@ def train_step(model, opt, idx, targets, grad_clip: float, amp=None) -> float:
     with amp or nullcontext():
         _, loss, _ = model(idx, targets)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    rank_weighted(loss, targets).backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     opt.step()
     return loss.item()
+
+
+def rank_weighted(loss: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Under DDP, the loss to back-propagate so that DDP's gradient *average* over
+    ranks equals the gradient of the mean over every real target of every rank.
+
+    Each rank's loss is a mean over its own real targets (padding, -1, is
+    ignored), and ranks can hold different numbers of them; DDP divides the sum
+    of gradients by the world size, so rank r's loss is scaled by
+    world * n_r / sum(n). One all-reduce of a single number per step."""
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return loss
+    n_local = (targets >= 0).sum().to(loss.dtype)
+    n_all = n_local.detach().clone()
+    dist.all_reduce(n_all)
+    return loss * (dist.get_world_size() * n_local / n_all.clamp(min=1))
 
 
 def _reached_target(cfg: TrainConfig, run: Run) -> bool:
