@@ -2,8 +2,8 @@
 
     python bench/ablations.py [--only train,threads,eval,sample,compile] [--rounds 5]
 
-* train:   our training step (fused AdamW, clip_grads) against torch's clip_grad_norm_ and
-           AdamW's CPU default (a Python loop over tensors), as before issue 5;
+* train:   our training step (optim.AdamW, clip_grads) against torch.optim.AdamW(fused=True)
+           with clip_grad_norm_, and AdamW's CPU default (a Python loop over tensors): before;
 * threads: kernel and training step at 1 and 2 intra-op threads;
 * eval:    validation (estimate_loss over every val tune) at several batch sizes;
 * sample:  plain sampling, 64 x 600 and 1 x 600, with step.Stepper against model.forward;
@@ -30,17 +30,24 @@ sys.path.insert(0, str(ROOT / "bench"))
 import run as bench
 
 from abcrnn.model import CharRNN, ModelConfig
-from abcrnn.train import TrainConfig, clip_grads, estimate_loss, prepare, train_step
+from abcrnn.train import (
+    TrainConfig,
+    clip_grads,
+    estimate_loss,
+    make_optimizer,
+    prepare,
+    train_step,
+)
 
 
 def interleaved(fns: dict, rounds: int, steps: int) -> dict:
-    """Median seconds per call of each fn, the blocks taken in turn."""
+    """Median seconds per call of each fn, one call of each in turn (see bench/run.py)."""
     for fn in fns.values():
         bench.block_time(fn, 1)
     times = {k: [] for k in fns}
-    for _ in range(rounds):
+    for _ in range(rounds * steps):
         for k, fn in fns.items():
-            times[k].append(bench.block_time(fn, steps))
+            times[k].append(bench.block_time(fn, 1))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -51,11 +58,13 @@ def model_for(cfg, V):
 
 
 def exp_train(cfg, vocab, sets, rounds):
-    """Our step as it is (fused AdamW, clip_grads) against the same step with torch's
-    clip_grad_norm_, and with AdamW's CPU default on top (the step before issue 5)."""
-    def make(fused, torch_clip):
+    """Our step as it is (optim.AdamW: the fused kernel without torch.optim, and
+    clip_grads) against torch.optim.AdamW(fused=True) with torch's clip_grad_norm_,
+    and against AdamW's CPU default (a Python loop over tensors): the step before issue 5."""
+    def make(kind):
         model = model_for(cfg, len(vocab))
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0, fused=fused)
+        opt = (make_optimizer(model, cfg) if kind == "now" else
+               torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0, fused=kind == "torch_fused"))
         gen, params = torch.Generator().manual_seed(0), list(model.parameters())
 
         def step():
@@ -63,14 +72,14 @@ def exp_train(cfg, vocab, sets, rounds):
             _, loss, _ = model(idx, targets)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if torch_clip:
-                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            else:
+            if kind == "now":
                 clip_grads(params, cfg.grad_clip)
+            else:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             return loss.item()
         return step
-    fns = {"now": make(True, False), "torch_clip": make(True, True), "before": make(False, True)}
+    fns = {k: make(k) for k in ("now", "torch_fused", "before")}
     t = interleaved(fns, rounds, 6)
     n = cfg.batch_size * cfg.seq_len
     return {k + "_chars_per_s": round(n / v) for k, v in t.items()}

@@ -104,3 +104,86 @@ def test_negative_target_val_loss_is_one_clear_error(tmp_path, corpus_file, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["abcrnn: error: target_val_loss must be a number >= 0 (0 = off)"]
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 1.0, 1e3])
+def test_clip_grads_matches_torchs_clip_grad_norm(vocab, max_norm):
+    from abcrnn.train import clip_grads
+    a, b = tiny_model(vocab, num_layers=2), tiny_model(vocab, num_layers=2)
+    idx = torch.randint(len(vocab), (3, 10))
+    for model in (a, b):
+        model.train()
+        _, loss, _ = model(idx[:, :-1], idx[:, 1:])
+        loss.backward()
+    clip_grads(list(a.parameters()), max_norm)
+    torch.nn.utils.clip_grad_norm_(b.parameters(), max_norm)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa.grad, pb.grad)
+
+
+def _train_a_little(model, opt, steps=4, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    for i in range(steps):
+        idx = torch.randint(model.config.vocab_size, (3, 9), generator=gen)
+        _, loss, _ = model(idx[:, :-1], idx[:, 1:])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for g in opt.param_groups:
+            g["lr"] = 0.01 * (i + 1)       # the schedule changes lr between steps
+        opt.step()
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_our_adamw_updates_like_torchs_fused_adamw_bit_for_bit(vocab, weight_decay):
+    from abcrnn.train import TrainConfig, make_optimizer
+    a, b = tiny_model(vocab, num_layers=2), tiny_model(vocab, num_layers=2)
+    ours = make_optimizer(a, TrainConfig(lr=0.01, weight_decay=weight_decay))
+    twin = dict(zip(a.parameters(), b.parameters()))           # a's parameter -> b's
+    theirs = torch.optim.AdamW([{"params": [twin[p] for p in g["params"]],
+                                 "weight_decay": g["weight_decay"]} for g in ours.param_groups],
+                               lr=0.01, fused=True)
+    _train_a_little(a, ours)
+    _train_a_little(b, theirs)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_optimizer_state_moves_between_ours_and_torchs(vocab):
+    import copy
+
+    from abcrnn.optim import AdamW
+    a, b, c = (tiny_model(vocab) for _ in range(3))
+    theirs = torch.optim.AdamW(a.parameters(), lr=0.01, fused=True)
+    _train_a_little(a, theirs)
+    b.load_state_dict(a.state_dict())
+    ours = AdamW(b.parameters(), lr=0.5)
+    ours.load_state_dict(theirs.state_dict())            # a torch checkpoint resumed by us
+    assert ours.param_groups[0]["lr"] == theirs.param_groups[0]["lr"]
+    _train_a_little(a, theirs, seed=1)
+    _train_a_little(b, ours, seed=1)
+    assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
+    c.load_state_dict(b.state_dict())
+    back = torch.optim.AdamW(c.parameters(), lr=0.5, fused=True)
+    # and ours resumed by torch (a copy, as from disk: torch's loader may share tensors)
+    back.load_state_dict(copy.deepcopy(ours.state_dict()))
+    _train_a_little(b, ours, seed=2)
+    _train_a_little(c, back, seed=2)
+    assert all(torch.equal(pb, pc) for pb, pc in zip(b.parameters(), c.parameters()))
+
+
+def test_training_start_up_does_not_import_torch_dynamo(vocab):
+    # torch.optim imports torch._dynamo on first use (~1 s): our optimizer must not
+    import subprocess
+    import sys
+    code = ("import sys, torch\n"
+            "from abcrnn.model import CharRNN, ModelConfig\n"
+            "from abcrnn.train import TrainConfig, make_optimizer, train_step\n"
+            "m = CharRNN(ModelConfig(20, hidden_size=8, embed_size=4))\n"
+            "opt = make_optimizer(m, TrainConfig())\n"
+            "idx = torch.randint(20, (2, 6))\n"
+            "train_step(m, opt, idx, idx, 1.0)\n"
+            "opt.state_dict()\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -26,6 +26,7 @@ from .checkpoint import (CheckpointError, atomic_write, load_checkpoint, optimiz
 from .corpuscache import encoded_corpus
 from .data import TuneSet, Vocab, VocabError, fingerprint, split_tunes
 from .model import CharRNN, ModelConfig
+from .optim import AdamW
 
 
 @dataclass
@@ -178,19 +179,18 @@ def prepare(cfg: TrainConfig, vocab: Vocab | None = None):
     return vocab, sets, split, fp
 
 
-def make_optimizer(model: CharRNN, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; with weight decay, only the weight matrices decay (as in nanoGPT), not
-    biases or the embedding table. Without it, one group: plain Adam's update."""
+def make_optimizer(model: CharRNN, cfg: TrainConfig) -> AdamW:
+    """AdamW (optim.py: torch's fused kernel, ~1 s less start-up than torch.optim);
+    with weight decay, only the weight matrices decay (as in nanoGPT), not biases or
+    the embedding table. Without it, one group: plain Adam's update."""
     params = list(model.parameters())
-    # the fused kernel: one pass over each tensor instead of ~10 ops (3.6x faster here)
-    fused = all(p.device.type in ("cpu", "cuda") for p in params)
     if not cfg.weight_decay:
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0, fused=fused)
+        return AdamW(params, lr=cfg.lr, weight_decay=0.0)
     embed = {id(model.embed.weight)} if model.embed is not None else set()
     decay = [p for p in params if p.dim() >= 2 and id(p) not in embed]
     rest = [p for p in params if p.dim() < 2 or id(p) in embed]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": rest, "weight_decay": 0.0}], lr=cfg.lr, fused=fused)
+    return AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                  {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
 
 
 class Run:
@@ -375,9 +375,23 @@ def train_step(model, opt, idx, targets, grad_clip: float, amp=None) -> float:
         _, loss, _ = model(idx, targets)
     opt.zero_grad(set_to_none=True)
     rank_weighted(loss, targets).backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    clip_grads(list(model.parameters()), grad_clip)
     opt.step()
     return loss.item()
+
+
+def clip_grads(params: list, max_norm: float) -> None:
+    """torch's clip_grad_norm_, without its multiply by 1.0 when nothing is clipped.
+
+    torch always scales by min(1, max_norm / (norm + 1e-6)) to avoid a device sync;
+    on the CPU the test is free, and skipping the no-op pass over every gradient
+    saves ~0.25 ms of a 17 ms step at the default shape. Same numbers either way."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    norm = torch.nn.utils.get_total_norm(grads)
+    if norm.device.type != "cpu" or max_norm / (norm + 1e-6) < 1.0:
+        torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
 
 
 def rank_weighted(loss: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
