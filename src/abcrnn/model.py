@@ -48,9 +48,12 @@ class CharRNN(nn.Module):
             in_size = c.vocab_size
         # One module per layer (rather than num_layers=N) so every layer's
         # per-step output is at hand for activation heatmaps; on CPU the cost is nil.
+        # Time-major inside: oneDNN's RNN works on (T, B, ·), so batch_first would
+        # copy every layer's input and output, forward and backward (~0.3-0.6 ms of
+        # a 16 ms step at the default shape, docs/BENCHMARKS.md).
         Cell = CELLS[c.cell]
         self.layers = nn.ModuleList(
-            Cell(in_size if i == 0 else c.hidden_size, c.hidden_size, batch_first=True)
+            Cell(in_size if i == 0 else c.hidden_size, c.hidden_size)
             for i in range(c.num_layers))
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden_size, c.vocab_size)
@@ -69,34 +72,40 @@ class CharRNN(nn.Module):
         With ``return_activations`` also returns a dict of lists (one per layer)
         of (B, T, H) tensors: "hidden" and, for LSTM, "cell".
         """
-        x = self._embed(idx)                                   # (B, T, E)
+        x = self._embed(idx.t())                               # (T, B, E)
         state = state or [None] * len(self.layers)
         new_state, acts = [], {"hidden": [], "cell": []}
         for i, layer in enumerate(self.layers):
-            x = self.drop(x)           # on the input of every layer, embedding included
+            x = self._drop(x)          # on the input of every layer, embedding included
             if return_activations:
                 x, s, cells = self._stepwise(layer, x, state[i])
-                acts["hidden"].append(x)
+                acts["hidden"].append(x.transpose(0, 1))       # (B, T, H)
                 if cells is not None:
-                    acts["cell"].append(cells)
+                    acts["cell"].append(cells.transpose(0, 1))
             else:
-                x, s = layer(x, state[i])                      # (B, T, H)
+                x, s = layer(x, state[i])                      # (T, B, H)
             new_state.append(s)
-        logits = self.head(self.drop(x))                       # (B, T, V)
+        logits = self.head(self._drop(x))                      # (T, B, V)
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.t().reshape(-1),
                                    ignore_index=-1)
+        logits = logits.transpose(0, 1)                        # (B, T, V), a view
         if return_activations:
             return logits, loss, new_state, acts
         return logits, loss, new_state
 
+    def _drop(self, x):
+        # nn.Dropout(0) in training still draws a mask and multiplies (~0.8 ms a step)
+        return self.drop(x) if self.training and self.drop.p > 0 else x
+
     def _stepwise(self, layer, x, s):
-        """Run one layer a step at a time so the LSTM cell state of every step is kept."""
+        """Run one layer on x (T, B, I) a step at a time so the LSTM cell state of
+        every step is kept: outputs (T, B, H), final state, cell states (T, B, H)."""
         outs, cells = [], []
-        for t in range(x.size(1)):
-            o, s = layer(x[:, t:t + 1], s)
+        for t in range(x.size(0)):
+            o, s = layer(x[t:t + 1], s)
             outs.append(o)
             if isinstance(s, tuple):
-                cells.append(s[1][-1].unsqueeze(1))            # (B, 1, H)
-        return torch.cat(outs, 1), s, (torch.cat(cells, 1) if cells else None)
+                cells.append(s[1][-1].unsqueeze(0))            # (1, B, H)
+        return torch.cat(outs, 0), s, (torch.cat(cells, 0) if cells else None)
