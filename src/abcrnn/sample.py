@@ -66,7 +66,29 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float,
         drop = sorted_p.cumsum(-1) - sorted_p > top_p                     # keeps the first always
         sorted_p = sorted_p.masked_fill(drop, 0.0)
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
-    return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+    return draw(probs, gen)
+
+
+def draw(probs: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+    """One id per row of ``probs`` (B, V), by inverse CDF from one uniform per row.
+
+    ``torch.multinomial`` draws an exponential variate for every entry (B x V per
+    step; ~40% of a 64-row sampling step here, docs/BENCHMARKS.md); this draws B.
+    Exact in distribution: id k is chosen when u * total falls in [cdf[k-1], cdf[k]),
+    an interval as long as probs[k], so a zero-probability id (masked by top-k/p or
+    the guide) is never chosen. The cdf is in float64 so rounding cannot matter."""
+    u = torch.rand(probs.size(0), 1, generator=gen, device=probs.device, dtype=torch.float64)
+    return inverse_cdf(probs, u)
+
+
+def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Ids (B,) for probs (B, V) (any scale) and uniforms u (B, 1) in [0, 1)."""
+    cdf = probs.double().cumsum(-1)                                       # (B, V)
+    total = cdf[:, -1:]                                                   # (B, 1)
+    # strictly below the total even if u * total rounds up to it: then the last id
+    # with nonzero probability is chosen, never one past it
+    target = torch.minimum(u * total, torch.nextafter(total, torch.zeros_like(total)))
+    return torch.searchsorted(cdf, target, right=True).squeeze(-1)        # (B,)
 
 
 def _select(state, rows):

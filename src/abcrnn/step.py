@@ -7,7 +7,10 @@ needs one step, so this does the cell's arithmetic directly:
 * layer 0's input projection ``W_ih·x + b`` depends only on the character id, so it
   is precomputed as a (V, G·H) table (the embedding, or the one-hot, folded in);
   a step starts with a row lookup instead of an embedding and a matmul;
-* each layer is then one ``addmm`` for ``W_hh·h`` and a few elementwise ops.
+* each layer is then one ``addmm`` for ``W_hh·h`` and a few elementwise ops;
+* LSTM: ``tanh`` is ~5x slower than ``sigmoid`` in this CPU build, so the cell uses
+  tanh(x) = 2·sigmoid(2x) − 1, with the g gate's rows of the weights and biases
+  doubled once here (exact in float), and one sigmoid over all four gates.
 
 The state has the model's own layout (a list per layer of (1, B, H) tensors, or
 (h, c) pairs for LSTM), so it can be exchanged with ``CharRNN.forward``. Logits
@@ -42,6 +45,10 @@ class Stepper:
                 b_ih = inputs @ layer.weight_ih_l0.t() + b_ih                # (V, G·H) table
             if self.cell != "gru":      # GRU keeps b_hh apart: it sits inside r * (W_hn h + b_hn)
                 b_ih, b_hh = b_ih + b_hh, None
+            if self.cell == "lstm":     # the g gate's pre-activation doubled: see _lstm
+                H = layer.hidden_size
+                w_ih, b_ih, w_hh = (None if w_ih is None else _double_g(w_ih, H, 0),
+                                    _double_g(b_ih, H, -1), _double_g(w_hh, H, 0))
             self.layers.append((None if w_ih is None else w_ih.t().contiguous(), b_ih.contiguous(),
                                 w_hh.t().contiguous(), b_hh))
         self.head_w = model.head.weight.t().contiguous()                      # (H, V)
@@ -73,12 +80,19 @@ class Stepper:
         return torch.addmm(self.head_b, x, self.head_w), new_state           # (B, V)
 
 
+def _double_g(w: torch.Tensor, H: int, dim: int) -> torch.Tensor:
+    """A copy of w with the g gate's block (PyTorch's order i, f, g, o) times 2."""
+    w = w.clone()
+    w.narrow(dim, 2 * H, H).mul_(2)
+    return w
+
+
 def _lstm(gi, h, c, w_hh):
-    """PyTorch's gate order i, f, g, o; gi already holds both biases."""
-    gates = gi.addmm_(h, w_hh)                                                # (B, 4H)
-    i, f, g, o = gates.chunk(4, 1)
-    c = torch.addcmul(f.sigmoid() * c, i.sigmoid(), g.tanh())                 # (B, H)
-    return o.sigmoid() * c.tanh(), c
+    """gi holds both biases; the g gate's pre-activation arrives doubled, so
+    tanh(g) = 2·sigmoid(2g) − 1 comes out of the one sigmoid over all gates."""
+    i, f, g2, o = gi.addmm_(h, w_hh).sigmoid_().chunk(4, 1)                 # (B, H) each
+    c = torch.addcmul(f * c, i, g2.mul(2).sub_(1))                          # (B, H)
+    return o * (c * 2).sigmoid_().mul_(2).sub_(1), c                        # tanh(c) likewise
 
 
 def _gru(gi, h, w_hh, b_hh):
