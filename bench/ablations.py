@@ -7,8 +7,8 @@
 * threads: kernel and training step at 1 and 2 intra-op threads;
 * eval:    validation (estimate_loss over every val tune) at several batch sizes;
 * sample:  plain sampling, 64 x 600 and 1 x 600, with step.Stepper against model.forward;
-           and two variants not adopted: tanh as 2*sigmoid(2x)-1, and drawing by inverse
-           CDF from one uniform per row instead of torch.multinomial;
+           and the LSTM step's two changes apart and together: tanh as 2*sigmoid(2x)-1,
+           and drawing by inverse CDF from one uniform per row instead of torch.multinomial;
 * compile: torch.compile of the model (compile time and steady-state speed).
 Prints one line of JSON per experiment.
 """
@@ -138,15 +138,17 @@ def exp_sample(model_dir, rounds):
 
 
 def _step_variants(model, rounds):
-    """Variants of the hand-rolled LSTM step not adopted (they change the sampled text)."""
-    from abcrnn.sample import pick
+    """The 64 x 600 loop with the LSTM step's two speed-ups apart and together: tanh
+    as 2 sigmoid(2x) - 1 (step.py) and the inverse-CDF draw (sample.draw), against
+    tanh and torch.multinomial (the sampler before commit 617a5bf)."""
+    from abcrnn.sample import draw
     from abcrnn.step import Stepper
     st = Stepper(model)
-    _, table, w_hh, _ = st.layers[0]
+    _, table2, w2, _ = st.layers[0]                   # as adopted: the g gate's rows doubled
     H, gen = st.H, torch.Generator().manual_seed(0)
-    table2, w2 = table.clone(), w_hh.clone()          # the g gate's rows doubled: exact in float
-    table2[:, 2 * H:3 * H] *= 2
-    w2[:, 2 * H:3 * H] *= 2
+    table, w_hh = table2.clone(), w2.clone()          # halved back: exact in float
+    table[:, 2 * H:3 * H] /= 2
+    w_hh[:, 2 * H:3 * H] /= 2
 
     def lstm_tanh(ids, h, c):
         i, f, g, o = table.index_select(0, ids).addmm_(h, w_hh).chunk(4, 1)
@@ -159,9 +161,7 @@ def _step_variants(model, rounds):
         return o * (c * 2).sigmoid_().mul_(2).sub_(1), c
 
     def pick_cdf(logits):              # one uniform per row instead of V exponentials
-        cdf = torch.softmax(logits, -1).cumsum(-1)                           # (B, V)
-        u = torch.rand(logits.size(0), 1, generator=gen) * cdf[:, -1:]
-        return torch.searchsorted(cdf, u, right=True).clamp_(max=logits.size(1) - 1).squeeze(1)
+        return draw(torch.softmax(logits, -1), gen)
 
     def loop(cell, draw, B=64):
         ids, h, c = torch.zeros(B, dtype=torch.long), torch.zeros(B, H), torch.zeros(B, H)
@@ -169,7 +169,7 @@ def _step_variants(model, rounds):
             h, c = cell(ids, h, c)
             ids = draw(torch.addmm(st.head_b, h, st.head_w))
 
-    multinomial = lambda logits: pick(logits, 1.0, 0, 1.0, gen)
+    multinomial = lambda logits: torch.multinomial(torch.softmax(logits, -1), 1, generator=gen)[:, 0]
     with torch.inference_mode():
         fns = {"64x600_loop_tanh_multinomial": lambda: loop(lstm_tanh, multinomial),
                "64x600_loop_sigmoid_multinomial": lambda: loop(lstm_sigmoid, multinomial),

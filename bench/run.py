@@ -1,14 +1,14 @@
 """abcrnn benchmarks (issue 5): one run, every figure measured side by side on this machine.
 
-    python bench/run.py            # the standard run (about 1.5 minutes)
+    python bench/run.py            # the standard run (under a minute here)
     python bench/run.py --quick    # smoke run: few repetitions, a 30-step training run
     python bench/run.py --full     # more repetitions, three time-to-1.40 runs (median)
 
 Prints a table (ratios first, with their targets), then ONE JSON object as the
 last line. Throughputs count positions processed (batch x sequence length) per
 second of wall time; each is the median over many single calls, and the calls of
-kernel, training step and naive loop take turns, so that noise from other work
-on the machine hits them alike.
+kernel, training step and naive loop take turns (as do the four sampling calls),
+so that noise from other work on the machine hits them alike.
 """
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ MODES = {  # rounds of interleaved blocks, steps per block, time-to-1.40 runs, s
     "quick": {"rounds": 2, "steps": 3, "naive_steps": 2, "t140_runs": 1, "t140_max_steps": 30,
               "sample_reps": 2, "ref_shape": False},
     "standard": {"rounds": 5, "steps": 8, "naive_steps": 3, "t140_runs": 1, "t140_max_steps": 0,
-                 "sample_reps": 5, "ref_shape": True},
+                 "sample_reps": 9, "ref_shape": True},
     "full": {"rounds": 9, "steps": 12, "naive_steps": 5, "t140_runs": 3, "t140_max_steps": 0,
-             "sample_reps": 9, "ref_shape": True},
+             "sample_reps": 15, "ref_shape": True},
 }
 
 
@@ -64,10 +64,11 @@ def block_time(fn, steps: int) -> float:
 
 def make_kernel(cfg: TrainConfig, vocab_size: int):
     """Bare fused nn.LSTM forward + backward at the default shape; the input needs
-    its gradient, as the embedding below it does in the real model."""
-    lstm = torch.nn.LSTM(cfg.embed_size, cfg.hidden_size, batch_first=True)
-    x = torch.randn(cfg.batch_size, cfg.seq_len, cfg.embed_size, requires_grad=True)   # (B, T, E)
-    grad_out = torch.randn(cfg.batch_size, cfg.seq_len, cfg.hidden_size)               # (B, T, H)
+    its gradient, as the embedding below it does in the real model. Time-major, the
+    layout CharRNN uses (batch_first would add transpose copies to the kernel)."""
+    lstm = torch.nn.LSTM(cfg.embed_size, cfg.hidden_size)
+    x = torch.randn(cfg.seq_len, cfg.batch_size, cfg.embed_size, requires_grad=True)   # (T, B, E)
+    grad_out = torch.randn(cfg.seq_len, cfg.batch_size, cfg.hidden_size)               # (T, B, H)
 
     def kernel():
         out, _ = lstm(x)
@@ -182,7 +183,8 @@ def sampling(model_dir: Path | None, cfg: TrainConfig, reps: int) -> dict:
     from abcrnn.sample import sample
     if model_dir is not None and (model_dir / "model.json").is_file():
         model, vocab, _ = load_checkpoint(model_dir)
-        which = f"the time-to-1.40 run's best model ({model_dir.relative_to(ROOT)})"
+        shown = model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir
+        which = f"the time-to-1.40 run's best model ({shown})"
     else:
         from abcrnn import abc
         from abcrnn.data import Vocab
@@ -192,15 +194,17 @@ def sampling(model_dir: Path | None, cfg: TrainConfig, reps: int) -> dict:
         model = CharRNN(ModelConfig(len(vocab), cfg.cell, cfg.hidden_size, cfg.num_layers,
                                     cfg.dropout, cfg.embed_size))
         which = "the default config, untrained weights"
-    res = {"sample_model": which}
-    for n in (64, 1):
-        for fast in (True, False):
-            def run(n=n, fast=fast):
-                sample(model, vocab, num_tunes=n, max_len=600, seed=1, fast=fast, stop_at_end=False)
-            run()                                                     # warm-up
-            t = statistics.median(block_time(run, 1) for _ in range(reps))
-            res[f"sample_{n}x600_s" + ("" if fast else "_reference")] = round(t, 4)
-    return res
+    fns = {f"sample_{n}x600_s" + ("" if fast else "_reference"):
+           (lambda n=n, fast=fast: sample(model, vocab, num_tunes=n, max_len=600, seed=1, fast=fast,
+                                          stop_at_end=False))
+           for n in (64, 1) for fast in (True, False)}
+    for fn in fns.values():                                           # warm-up
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(reps):           # in turn, like the training step: bursts hit all alike
+        for k, fn in fns.items():
+            times[k].append(block_time(fn, 1))
+    return {"sample_model": which} | {k: round(statistics.median(v), 4) for k, v in times.items()}
 
 
 def table(r: dict) -> str:
