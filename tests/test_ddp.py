@@ -23,7 +23,7 @@ GRAD_SCRIPT = textwrap.dedent('''
     from safetensors.torch import save_file
     from torch.nn.parallel import DistributedDataParallel
     from abcrnn.model import CharRNN, ModelConfig
-    from abcrnn.train import rank_weighted
+    from abcrnn.ddp import rank_weighted
     dist.init_process_group("gloo")
     rank = dist.get_rank()
     torch.manual_seed(0)

@@ -52,6 +52,7 @@ import json, os, signal, sys
 from pathlib import Path
 
 import abcrnn.checkpoint as C
+import abcrnn.runstate as R
 import abcrnn.train as T
 from abcrnn.cli import main
 
@@ -116,7 +117,7 @@ elif fault == "before-last":     # model.json of step AT written, nothing of las
         if name == "last" and step == at:
             kill()
         return orig(folder, name, model, meta, step, *a, **k)
-    wrap(T, "save_checkpoint", hook)
+    wrap(R, "save_checkpoint", hook)     # Run.save calls it (runstate.py)
 elif fault == "mid-weights":     # half of last's weights file of step AT written
     def hook(orig, path, data):
         if Path(path).name == f"last-{at:08d}.safetensors":
