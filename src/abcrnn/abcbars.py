@@ -174,6 +174,22 @@ class _Scanner:
         self.voice, self.voices = "", {"": None}
         self.fresh = {k: getattr(self, k) for k in _VOICE_STATE}
 
+    def state(self) -> dict:
+        """A copy of the scan so far that further scanning cannot change (for
+        barscan.py). Bars are only ever appended, so the Bar objects are shared."""
+        d = dict(self.__dict__, bars=list(self.bars), layers=list(self.layers),
+                 fresh=dict(self.fresh, layers=list(self.fresh["layers"])))
+        d["voices"] = {k: v if v is None else dict(v, layers=list(v["layers"]))
+                       for k, v in self.voices.items()}
+        return d
+
+    @classmethod
+    def restored(cls, state: dict) -> _Scanner:
+        scanner = cls.__new__(cls)
+        scanner.__dict__.update(state)
+        scanner.__dict__.update(scanner.state())      # the snapshot stays untouched
+        return scanner
+
     def reset(self) -> None:
         """Start a new bar (a tuplet may run on across the bar line, as in abc2midi)."""
         self.cur, self.layers, self.notes, self.zbars = Fraction(0), [], 0, 0

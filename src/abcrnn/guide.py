@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass, field
 
 from .abc import END, START
+from .barscan import IncrementalBars
 
 KEEP, BAR, LINE, CHAR = 0, 1, 2, 3
 REQUIRED_BEFORE_K = ("T", "M", "L")
@@ -80,6 +81,7 @@ class _Row:
     in_body: bool = False
     no_end: bool = False           # the tune's end was refused: the next line must be music
     redraws: int = 0
+    bars: IncrementalBars = field(default_factory=IncrementalBars)   # bar_report of text, kept up
 
 
 class AbcGuide:
@@ -176,7 +178,7 @@ class AbcGuide:
         if (checking and r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
                 and _BARLINE_END.search(before)):
             r.bar_checked = closed_at
-            ok, wrong_before = self._bar_verdict(before)
+            ok, wrong_before = self._bar_verdict(r, before)
             if (not ok or wrong_before > r.known_wrong) and r.bar_tries < self.max_bar_tries:
                 r.bar_tries += 1
                 return self._rollback(r, r.bar_mark, BAR)
@@ -253,10 +255,9 @@ class AbcGuide:
         return KEEP
 
     def _rollback(self, r: _Row, mark: int, kind: int) -> int:
-        from .abcbars import bar_report
         r.text = r.text[:mark]
         r.bar_checked = len(r.text.rstrip())  # the bar line we go back to was accepted
-        r.known_wrong = sum(b.status == "wrong" for b in bar_report(r.text).bars)
+        r.known_wrong = sum(b.status == "wrong" for b in r.bars.report(r.text).bars)
         if kind == LINE:
             r.bar_mark = mark
         r.redraws += 1
@@ -290,15 +291,15 @@ class AbcGuide:
             end += len(line) + 1
             self._line_done(r, line, end)
 
-    def _bar_verdict(self, text: str) -> tuple[bool, int]:
+    def _bar_verdict(self, r: _Row, text: str) -> tuple[bool, int]:
         """(may the bar just closed stand, how many earlier bars are now wrong).
 
         Uses the evaluator's rules (abcbars): a bar longer than its measure is
         wrong; a short one may stand if it is a pick-up, starts an ending, sits at
         a section boundary or a repeat. Whether a split bar is completed by the
         next one shows up as an earlier bar turning wrong at the next check."""
-        from .abcbars import BOUNDARY, bar_report, repeat_end, repeat_start
-        bars = bar_report(text.rstrip()).bars
+        from .abcbars import BOUNDARY, repeat_end, repeat_start
+        bars = r.bars.report(text.rstrip()).bars        # only the lines since the last call
         if not bars:
             return True, 0
         bar = bars[-1]
