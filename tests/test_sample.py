@@ -60,6 +60,13 @@ def test_inverse_cdf_at_the_top_of_the_unit_interval_stays_on_a_possible_id():
     assert inverse_cdf(probs[:1], torch.tensor([[0.25]], dtype=torch.float64)).tolist() == [1]
 
 
+@pytest.mark.parametrize("row", [[0.0, 0.0, 0.0], [float("nan"), 0.5, 0.5]])
+def test_draw_refuses_a_row_with_nothing_to_draw(row):
+    probs = torch.tensor([[0.2, 0.3, 0.5], row])
+    with pytest.raises(ValueError, match="all zero or NaN"):
+        draw(probs, torch.Generator().manual_seed(0))
+
+
 class NextCharTable(torch.nn.Module):
     """A model whose next character depends only on the current one (a lookup table)."""
 

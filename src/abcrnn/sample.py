@@ -73,7 +73,7 @@ def draw(probs: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
     """One id per row of ``probs`` (B, V), by inverse CDF from one uniform per row.
 
     ``torch.multinomial`` draws an exponential variate for every entry (B x V per
-    step; ~40% of a 64-row sampling step here, docs/BENCHMARKS.md); this draws B.
+    step; a quarter of a 64-row sampling step here, docs/BENCHMARKS.md); this draws B.
     Exact in distribution: id k is chosen when u * total falls in [cdf[k-1], cdf[k]),
     an interval as long as probs[k], so a zero-probability id (masked by top-k/p or
     the guide) is never chosen. The cdf is in float64 so rounding cannot matter."""
@@ -85,6 +85,8 @@ def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """Ids (B,) for probs (B, V) (any scale) and uniforms u (B, 1) in [0, 1)."""
     cdf = probs.double().cumsum(-1)                                       # (B, V)
     total = cdf[:, -1:]                                                   # (B, 1)
+    if not bool((total > 0).all()):      # as torch.multinomial: no silent pick from nothing
+        raise ValueError("cannot draw from a row whose probabilities are all zero or NaN")
     # strictly below the total even if u * total rounds up to it: then the last id
     # with nonzero probability is chosen, never one past it
     target = torch.minimum(u * total, torch.nextafter(total, torch.zeros_like(total)))
