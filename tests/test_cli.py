@@ -99,3 +99,11 @@ def test_render_command_writes_every_format_and_a_tunebook(tmp_path):
 def test_render_of_a_missing_file_is_one_clear_error(tmp_path, capsys):
     assert main(["render", str(tmp_path / "none.abc")]) == 1
     assert capsys.readouterr().err.strip() == f"abcrnn: error: no ABC file at {tmp_path / 'none.abc'}"
+
+
+def test_the_command_line_is_built_without_importing_torch():
+    # `abcrnn --help`, render and evaluate never need torch; its import costs ~1 s
+    code = ("import sys; from abcrnn.cli import build_parser; build_parser().parse_args(['render', 'x.abc']); "
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -48,7 +48,7 @@ def cmd_corpus(args) -> None:
 
 
 def _train_parser(sub) -> None:
-    from .train import TrainConfig
+    from .config import TrainConfig
     p = sub.add_parser("train", help="train a model on a corpus")
     for f in fields(TrainConfig):
         helptext = f"default {f.default!r}" + (" (the bundled corpus)" if f.name == "corpus" else "")

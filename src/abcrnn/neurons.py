@@ -191,8 +191,8 @@ def validation_tunes(model_path, doc: dict, fallback_corpus=None) -> tuple[list[
     import json
 
     from .abc import load_corpus
+    from .config import TrainConfig
     from .data import fingerprint, split_tunes
-    from .train import TrainConfig
     cfg = TrainConfig.from_dict(doc.get("train_config") or {})
     tried = [p for p in (cfg.corpus, fallback_corpus) if p]
     for path in tried:

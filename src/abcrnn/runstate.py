@@ -29,7 +29,7 @@ from .model import CharRNN, ModelConfig
 from .optim import AdamW
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .config import TrainConfig
 
 
 def pick_device(name: str) -> torch.device:

@@ -28,14 +28,15 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import tomllib
+
 from .checkpoint import atomic_write
+from .config import TrainConfig
 from .model import ModelConfig
-from .train import TrainConfig
 
 FIXED = {"out"}                          # set by the sweep itself, per run
 _ALWAYS = ["cell", "num_layers", "hidden_size", "dropout"]
