@@ -29,15 +29,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import run as bench
 
-from abcrnn.model import CharRNN, ModelConfig
-from abcrnn.train import (
-    TrainConfig,
-    clip_grads,
-    estimate_loss,
-    make_optimizer,
-    prepare,
-    train_step,
-)
+from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.train.config import TrainConfig
+from abcrnn.train.loop import clip_grads, estimate_loss, train_step
+from abcrnn.train.runstate import make_optimizer, prepare
+from abcrnn.resources import bundled_corpus
 
 
 def interleaved(fns: dict, rounds: int, steps: int) -> dict:
@@ -124,8 +120,8 @@ def exp_compile(cfg, vocab, sets, rounds):
 
 
 def exp_sample(model_dir, rounds):
-    from abcrnn.checkpoint import load_checkpoint
-    from abcrnn.sample import sample
+    from abcrnn.model.checkpoint import load_checkpoint
+    from abcrnn.sampling.sample import sample
     model, vocab, _ = load_checkpoint(model_dir)
     out = {}
     for n in (64, 1):
@@ -141,8 +137,8 @@ def _step_variants(model, rounds):
     """The 64 x 600 loop with the LSTM step's two speed-ups apart and together: tanh
     as 2 sigmoid(2x) - 1 (step.py) and the inverse-CDF draw (sample.draw), against
     tanh and torch.multinomial (the sampler before commit 617a5bf)."""
-    from abcrnn.sample import draw
-    from abcrnn.step import Stepper
+    from abcrnn.sampling.sample import draw
+    from abcrnn.model.step import Stepper
     st = Stepper(model)
     _, table2, w2, _ = st.layers[0]                   # as adopted: the g gate's rows doubled
     H, gen = st.H, torch.Generator().manual_seed(0)
@@ -185,7 +181,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=str(ROOT / "out" / "bench" / "t140-0"),
                     help="model folder for the sampling experiments")
     args = ap.parse_args(argv)
-    cfg = TrainConfig(corpus=str(ROOT / "data" / "pa4_tunes.txt"))
+    cfg = TrainConfig(corpus=str(bundled_corpus()))
     vocab, sets, _, _ = prepare(cfg)
     threads = torch.get_num_threads()
     for name in args.only.split(","):

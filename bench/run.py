@@ -30,8 +30,11 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))      # run from a checkout without installing, too
 
-from abcrnn.model import CharRNN, ModelConfig
-from abcrnn.train import TrainConfig, make_optimizer, prepare, train_step
+from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.train.config import TrainConfig
+from abcrnn.train.runstate import make_optimizer, prepare
+from abcrnn.train.loop import train_step
+from abcrnn.resources import bundled_corpus
 
 TARGETS = {"train_over_kernel": (">=", 0.85), "train_over_naive": (">=", 100.0),
            "time_to_1_40_s": ("<=", 25.0), "sample_64x600_s": ("<=", 0.3),
@@ -179,17 +182,17 @@ def time_to_target(out: Path, max_steps: int, target: float = 1.40) -> dict:
 
 def sampling(model_dir: Path | None, cfg: TrainConfig, reps: int) -> dict:
     """Plain sampling (no guide) of exactly 600 characters, T = 1, fast and reference step."""
-    from abcrnn.checkpoint import load_checkpoint
-    from abcrnn.sample import sample
+    from abcrnn.model.checkpoint import load_checkpoint
+    from abcrnn.sampling.sample import sample
     if model_dir is not None and (model_dir / "model.json").is_file():
         model, vocab, _ = load_checkpoint(model_dir)
         shown = model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir
         which = f"the time-to-1.40 run's best model ({shown})"
     else:
-        from abcrnn import abc
-        from abcrnn.data import Vocab
-        vocab = Vocab.from_texts(abc.load_corpus(str(ROOT / "data" / "pa4_tunes.txt")).tunes
-                                 + [abc.wrap("")])
+        from abcrnn.corpus.read import load_corpus
+        from abcrnn.model.vocab import Vocab
+        from abcrnn.notation.tunes import wrap
+        vocab = Vocab.from_texts(load_corpus("").tunes + [wrap("")])
         torch.manual_seed(0)
         model = CharRNN(ModelConfig(len(vocab), cfg.cell, cfg.hidden_size, cfg.num_layers,
                                     cfg.dropout, cfg.embed_size))
@@ -235,7 +238,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     mode = "quick" if args.quick else "full" if args.full else "standard"
-    m, cfg, out = MODES[mode], TrainConfig(corpus=str(ROOT / "data" / "pa4_tunes.txt")), Path(args.out)
+    m, cfg, out = MODES[mode], TrainConfig(corpus=str(bundled_corpus())), Path(args.out)
     result = {"mode": mode, **machine()}
     # the training process first: RUSAGE_CHILDREN's peak then is this child's own
     runs = [time_to_target(out / f"t140-{i}", m["t140_max_steps"]) for i in range(m["t140_runs"])]

@@ -32,6 +32,8 @@ PY=${PYTHON:-python3}
 if [ ! -d node_modules/abcjs ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
-# Note samples for the web page's player, rendered from the GM soundfont (skipped when up to date).
+# The page's JavaScript into the package (so a wheel carries it), then the note samples for
+# its player, rendered from the GM soundfont into the user cache (skipped when up to date).
+.venv/bin/python -m abcrnn.web.assets node_modules
 .venv/bin/python -m abcrnn.web.soundfont
 echo "setup: ready (.venv/bin/abcrnn)"

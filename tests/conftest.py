@@ -9,8 +9,8 @@ import time
 import pytest
 import torch
 
-from abcrnn.data import Vocab
-from abcrnn.model import CharRNN, ModelConfig
+from abcrnn.model.vocab import Vocab
+from abcrnn.model.charrnn import CharRNN, ModelConfig
 
 TUNES = [
     "X:1\nT:Tiny Reel\nM:4/4\nL:1/8\nK:D\n|:DFAF GBAF|EFGA BAFD:|\n|:dfaf gbaf|efge fdd2:|",

@@ -16,10 +16,11 @@ import pytest
 import torch
 from conftest import TUNES, marked
 
-from abcrnn.abc import wrap
-from abcrnn.cli import main
-from abcrnn.data import Vocab, split_tunes
-from abcrnn.sample import MAX_LEN_CAP, NUM_TUNES_CAP
+from abcrnn.notation.tunes import wrap
+from abcrnn.cli.main import main
+from abcrnn.model.vocab import Vocab
+from abcrnn.corpus.split import split_tunes
+from abcrnn.sampling.sample import MAX_LEN_CAP, NUM_TUNES_CAP
 
 TINY = ["--hidden-size", "16", "--embed-size", "8", "--seq-len", "32", "--batch-size", "4",
         "--max-steps", "5", "--eval-interval", "5", "--quiet"]

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abcrnn.abcbars import abc2midi_bar_warnings, bar_report, parse_length, parse_meter
+from abcrnn.notation.bars import abc2midi_bar_warnings, bar_report
+from abcrnn.notation.meter import parse_length, parse_meter
+from abcrnn.resources import bundled_corpus
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "pa4_tunes.txt"
+CORPUS = bundled_corpus()
 
 
 def tune(body: str, meter: str = "4/4", unit: str | None = "1/8") -> str:
@@ -201,7 +203,7 @@ def test_text_without_a_key_has_no_bars():
 # --- cross-check against abc2midi -----------------------------------------------
 
 def _abc2midi_warnings(text: str) -> set[tuple[int, int]]:
-    from abcrnn.evaluate import run_abc2midi
+    from abcrnn.tools.abc2midi import run_abc2midi
     output, _ = run_abc2midi(text, options=("-NFER",))   # fermatas would lengthen notes
     return abc2midi_bar_warnings(output)
 
@@ -221,7 +223,7 @@ def test_checker_agrees_with_abc2midi_bar_warnings():
       checked bars correct. Measured: 6654/6662 = 99.88% (whole corpus 99.89%).
     Thresholds leave room for a few odd tunes without hiding a systematic miss
     (one mis-measured construct costs several points)."""
-    from abcrnn.abc import load_corpus
+    from abcrnn.corpus.read import load_corpus
     tunes = load_corpus(CORPUS).tunes[::4]
     with ThreadPoolExecutor(2) as pool:
         warnings = list(pool.map(_abc2midi_warnings, tunes))

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from abcrnn import abc
-from abcrnn.abcbars import bar_report
-from abcrnn.barscan import IncrementalBars
+from abcrnn.corpus.read import load_corpus
+from abcrnn.notation.bars import bar_report
+from abcrnn.notation.barscan import IncrementalBars
+from abcrnn.resources import bundled_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +56,7 @@ def test_incremental_reports_equal_full_scans_on_voices_overlays_and_meter_chang
 
 
 def test_incremental_reports_equal_full_scans_on_corpus_tunes():
-    tunes = abc.load_corpus(str(ROOT / "data" / "pa4_tunes.txt")).tunes
+    tunes = load_corpus(str(bundled_corpus())).tunes
     rng = random.Random(1)
     checks = sum(check_walk(t, rng) for t in rng.sample(tunes, 25))
     assert checks > 500

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from abcrnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from abcrnn.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from conftest import tiny_model
 
 

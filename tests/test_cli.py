@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 
-from abcrnn.cli import main
+from abcrnn.cli.main import main
 
 TRAIN = ["train", "--hidden-size", "16", "--embed-size", "8", "--seq-len", "32", "--batch-size", "4",
          "--eval-interval", "5", "--quiet"]
@@ -103,7 +103,7 @@ def test_render_of_a_missing_file_is_one_clear_error(tmp_path, capsys):
 
 def test_the_command_line_is_built_without_importing_torch():
     # `abcrnn --help`, render and evaluate never need torch; its import costs ~1 s
-    code = ("import sys; from abcrnn.cli import build_parser; build_parser().parse_args(['render', 'x.abc']); "
+    code = ("import sys; from abcrnn.cli.main import build_parser; build_parser().parse_args(['render', 'x.abc']); "
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -11,10 +11,17 @@ import pytest
 import torch
 from conftest import TUNES, marked
 
-from abcrnn import abc, corpora, corpuscache
-from abcrnn.cli import main
-from abcrnn.data import TuneSet, Vocab, encode_tunes, fingerprint
-from abcrnn.train import TrainConfig, prepare
+from abcrnn.corpus import cache as corpuscache
+from abcrnn.corpus import read as corpora
+from abcrnn.corpus.read import CorpusError, load_corpus, repair_cp437
+from abcrnn.notation.tunes import set_x, split_abc, wrap
+from abcrnn.cli.main import main
+from abcrnn.model.tuneset import TuneSet
+from abcrnn.model.vocab import Vocab
+from abcrnn.corpus.encode import encode_tunes
+from abcrnn.corpus.split import fingerprint
+from abcrnn.train.config import TrainConfig
+from abcrnn.train.runstate import prepare
 
 HAS_MUSIC21 = importlib.util.find_spec("music21") is not None
 
@@ -32,7 +39,7 @@ def book(tunes) -> str:
 
 
 def vocab_of(tunes) -> Vocab:
-    return Vocab.from_texts([abc.wrap(t) for t in tunes])
+    return Vocab.from_texts([wrap(t) for t in tunes])
 
 
 def one_error_line(argv, capsys) -> str:
@@ -50,32 +57,32 @@ def test_folder_of_many_files_gives_every_tune_in_sorted_path_order(tmp_path):
     for i in range(300):            # nested folders, names that sort differently as numbers
         sub = root / f"set{i % 7}"
         sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"t{i}.abc").write_text(book([abc.set_x(TUNES[i % 6], i)]))
+        (sub / f"t{i}.abc").write_text(book([set_x(TUNES[i % 6], i)]))
     (root / ".git").mkdir()
     (root / ".git" / "junk.abc").write_text(book(TUNES))       # hidden: skipped
-    corpus = abc.load_corpus(root)
+    corpus = load_corpus(root)
     files = sorted(root.rglob("t*.abc"))
     assert corpus.sources == [str(f) for f in files] and len(corpus.tunes) == 300
-    assert corpus.tunes[0] == abc.set_x(TUNES[0], 0)
-    assert corpus.tunes == [abc.split_abc(f.read_text())[0] for f in files]
+    assert corpus.tunes[0] == set_x(TUNES[0], 0)
+    assert corpus.tunes == [split_abc(f.read_text())[0] for f in files]
 
 
 def test_tunes_without_blank_lines_between_them_are_split_at_each_x(tmp_path):
     (tmp_path / "b.abc").write_text("\n".join(TUNES[:3]) + "\n")
-    assert abc.load_corpus(tmp_path / "b.abc").tunes == TUNES[:3]
+    assert load_corpus(tmp_path / "b.abc").tunes == TUNES[:3]
 
 
 def test_comments_and_directives_inside_a_tune_are_kept_and_the_file_header_skipped(tmp_path):
     tune = "X:1\nT:Kept\n%%MIDI program 1\nM:2/4\nL:1/8\n% a comment\nK:G\nGA Bc|d4|]"
     (tmp_path / "b.abc").write_text("% Copyright\n%%pagewidth 21cm\nfree text\n" + tune + "\n")
-    assert abc.load_corpus(tmp_path / "b.abc").tunes == [tune]
+    assert load_corpus(tmp_path / "b.abc").tunes == [tune]
 
 
 def test_declared_latin1_file_is_read_and_byte_order_mark_dropped(tmp_path):
     tune = "X:1\nT:Caf\u00e9\nM:2/4\nL:1/8\nK:G\nGA Bc|d4|]"
     (tmp_path / "l.abc").write_bytes(("%%abc-charset iso-8859-1\n\n" + tune).encode("latin-1"))
     (tmp_path / "u.abc").write_bytes(b"\xef\xbb\xbf" + tune.encode())
-    assert abc.load_corpus(tmp_path).tunes == [tune, tune]
+    assert load_corpus(tmp_path).tunes == [tune, tune]
 
 
 def test_undeclared_latin1_file_is_refused_with_a_hint(tmp_path, capsys):
@@ -86,12 +93,12 @@ def test_undeclared_latin1_file_is_refused_with_a_hint(tmp_path, capsys):
 
 def test_unknown_declared_charset_is_refused(tmp_path):
     (tmp_path / "x.abc").write_bytes(b"I:abc-charset klingon-8\nX:1\nK:G\nGA|]")
-    with pytest.raises(abc.CorpusError, match="unknown abc-charset 'klingon-8'"):
-        abc.load_corpus(tmp_path)
+    with pytest.raises(CorpusError, match="unknown abc-charset 'klingon-8'"):
+        load_corpus(tmp_path)
 
 
 def test_c1_mojibake_is_read_as_the_cp437_letters_it_stands_for():
-    assert abc.repair_cp437("eingef\x81hrt, Stra\x9een, \x8egypten, caf\u00e9") == \
+    assert repair_cp437("eingef\x81hrt, Stra\x9een, \x8egypten, caf\u00e9") == \
         "eingef\u00fchrt, Stra\u00dfen, \u00c4gypten, caf\u00e9"
 
 
@@ -133,7 +140,7 @@ def fake_music21(tmp_path, monkeypatch):
 
 
 def test_music21_collection_is_read_as_text_from_the_installed_package(fake_music21):
-    corpus = abc.load_corpus("music21:tinyFolk")
+    corpus = load_corpus("music21:tinyFolk")
     assert len(corpus.tunes) == 6 and corpus.tunes[:3] == TUNES[:3]
     assert "T:Tiny M\u00fchle Polka" in corpus.tunes[3]          # mojibake mended
     assert corpus.sources[0] == str(fake_music21 / "corpus" / "tinyFolk" / "a.abc")
@@ -156,7 +163,7 @@ def test_missing_music21_says_how_to_install_it(monkeypatch, capsys):
 
 @pytest.mark.skipif(not HAS_MUSIC21, reason="music21 is not installed (pip install 'abcrnn[corpora]')")
 def test_real_essen_folksong_collection_loads_without_mojibake():
-    corpus = abc.load_corpus("music21:essenFolksong")
+    corpus = load_corpus("music21:essenFolksong")
     assert len(corpus.tunes) == 8514 and not corpus.fragments
     chars = set("".join(corpus.tunes))
     assert not any(0x80 <= ord(c) < 0xA0 for c in chars) and len(vocab_of(corpus.tunes)) <= 256
@@ -166,15 +173,15 @@ def test_real_essen_folksong_collection_loads_without_mojibake():
 
 def test_encoded_tunes_equal_per_character_encoding_in_one_byte_each(vocab):
     flat, lengths = encode_tunes(TUNES, vocab)
-    assert flat.dtype == np.uint8 and lengths.tolist() == [len(abc.wrap(t)) for t in TUNES]
-    assert flat.tolist() == [i for t in TUNES for i in vocab.encode(abc.wrap(t))]
+    assert flat.dtype == np.uint8 and lengths.tolist() == [len(wrap(t)) for t in TUNES]
+    assert flat.tolist() == [i for t in TUNES for i in vocab.encode(wrap(t))]
 
 
 def test_a_vocabulary_over_256_characters_is_stored_in_int16():
     tunes = [TUNES[0] + "\n%" + "".join(chr(0x400 + i) for i in range(300))]
     vocab = vocab_of(tunes)
     flat, _ = encode_tunes(tunes, vocab)
-    assert flat.dtype == np.int16 and vocab.decode(flat) == abc.wrap(tunes[0])
+    assert flat.dtype == np.int16 and vocab.decode(flat) == wrap(tunes[0])
 
 
 def test_a_character_outside_the_vocabulary_is_named(vocab):
@@ -189,7 +196,7 @@ def test_tune_set_keeps_one_byte_per_character_and_batches_are_int64(vocab):
     assert idx.dtype == targets.dtype == torch.long
     assert targets.min() >= -1 and idx.max() < len(vocab)
     idx, targets = ts.padded([0, 2])
-    assert idx.dtype == torch.long and vocab.decode(idx[1][targets[1] >= 0]) == abc.wrap(TUNES[2])[:-1]
+    assert idx.dtype == torch.long and vocab.decode(idx[1][targets[1] >= 0]) == wrap(TUNES[2])[:-1]
 
 
 def test_subset_of_an_encoded_corpus_equals_building_those_tunes(vocab):

@@ -1,15 +1,18 @@
 
 import pytest
 
-from abcrnn import abc
-from abcrnn.data import TuneSet, Vocab, split_tunes
+from abcrnn.corpus.read import CorpusError, load_corpus
+from abcrnn.notation.tunes import wrap
+from abcrnn.model.tuneset import TuneSet
+from abcrnn.model.vocab import Vocab
+from abcrnn.corpus.split import split_tunes
 from conftest import TUNES, marked
 
 import torch
 
 
 def test_marked_file_gives_every_tune_without_markers_and_crlf(corpus_file):
-    corpus = abc.load_corpus(corpus_file)
+    corpus = load_corpus(corpus_file)
     assert corpus.tunes == TUNES
     assert all("\r" not in t and "<start>" not in t for t in corpus.tunes)
 
@@ -17,7 +20,7 @@ def test_marked_file_gives_every_tune_without_markers_and_crlf(corpus_file):
 def test_plain_abc_file_splits_at_x_and_blank_lines(tmp_path):
     path = tmp_path / "book.abc"
     path.write_text("%abc-2.1\nfile header\n\n" + "\n\n".join(TUNES[:3]) + "\n")
-    assert abc.load_corpus(path).tunes == TUNES[:3]
+    assert load_corpus(path).tunes == TUNES[:3]
 
 
 def test_folder_reads_both_kinds_recursively(tmp_path):
@@ -25,14 +28,14 @@ def test_folder_reads_both_kinds_recursively(tmp_path):
     (tmp_path / "a.abc").write_text("\n\n".join(TUNES[:2]))
     (tmp_path / "sub" / "b.txt").write_bytes(marked(TUNES[2:4]).encode())
     (tmp_path / "ignored.mid").write_bytes(b"MThd")
-    corpus = abc.load_corpus(tmp_path)
+    corpus = load_corpus(tmp_path)
     assert corpus.tunes == TUNES[:4] and len(corpus.sources) == 2
 
 
 def test_fragments_without_key_or_notes_are_dropped_and_counted(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text(marked(TUNES[:2] + ["X:9\nT:No key\nABC", "X:10\nT:No notes\nK:G\n\"Am\" |"]))
-    corpus = abc.load_corpus(path)
+    corpus = load_corpus(path)
     assert corpus.tunes == TUNES[:2] and len(corpus.fragments) == 2
 
 
@@ -40,7 +43,7 @@ def test_tune_cut_by_stray_markers_is_rejoined(tmp_path):
     path = tmp_path / "c.txt"
     cut = "X:7\nT:Cut\nC:Anon (\n<end>\n<start>\nXIVth c.)\nM:2/4\nL:1/8\nK:G\nGABc|d4|]"
     path.write_text(marked([TUNES[0]]) + f"<start>\n{cut}\n<end>\n")
-    corpus = abc.load_corpus(path)
+    corpus = load_corpus(path)
     assert corpus.rejoined == 1
     assert "C:Anon (XIVth c.)" in corpus.tunes[1]
 
@@ -48,8 +51,8 @@ def test_tune_cut_by_stray_markers_is_rejoined(tmp_path):
 def test_corpus_with_no_complete_tune_is_refused(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text(marked(["X:1\nT:nothing"]))
-    with pytest.raises(abc.CorpusError, match="no complete tune"):
-        abc.load_corpus(path)
+    with pytest.raises(CorpusError, match="no complete tune"):
+        load_corpus(path)
 
 
 def test_split_is_by_tune_disjoint_and_deterministic():
@@ -68,7 +71,7 @@ def test_vocab_round_trip(vocab):
 
 def test_batches_are_slices_of_single_tunes(vocab):
     ts = TuneSet.build(TUNES, vocab)
-    wrapped = {abc.wrap(t) for t in TUNES}
+    wrapped = {wrap(t) for t in TUNES}
     idx, targets = ts.get_batch(8, 20, torch.Generator().manual_seed(0))
     assert idx.shape == targets.shape == (8, 20)
     for row in range(8):
@@ -92,7 +95,7 @@ def test_every_character_is_about_equally_likely_to_be_trained_on(vocab):
 def test_short_tunes_are_padded_with_ignored_targets(vocab):
     ts = TuneSet.build(TUNES, vocab)
     idx, targets = ts.get_batch(4, 500, torch.Generator().manual_seed(0))
-    wrapped = {abc.wrap(t) for t in TUNES}
+    wrapped = {wrap(t) for t in TUNES}
     for row in range(4):
         real = targets[row] >= 0
         # the whole tune: every character but the last as input, all but the first as target

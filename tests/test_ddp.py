@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import torch
 
-from abcrnn.model import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN, ModelConfig
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +22,8 @@ GRAD_SCRIPT = textwrap.dedent('''
     import sys, torch, torch.distributed as dist
     from safetensors.torch import save_file
     from torch.nn.parallel import DistributedDataParallel
-    from abcrnn.model import CharRNN, ModelConfig
-    from abcrnn.ddp import rank_weighted
+    from abcrnn.model.charrnn import CharRNN, ModelConfig
+    from abcrnn.train.ddp import rank_weighted
     dist.init_process_group("gloo")
     rank = dist.get_rank()
     torch.manual_seed(0)

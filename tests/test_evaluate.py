@@ -9,8 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from abcrnn import evaluate as ev
-from abcrnn import musicstats
+from abcrnn.music.evaluate import AGGREGATE_FIELDS, HISTOGRAMS, ROW_FIELDS, body_text, evaluate_corpus, evaluate_tunes, format_table, write_report
+from abcrnn.music.musicstats import kl_divergence, midi_histograms, overlap
+from abcrnn.music.novelty import CopyIndex
+from abcrnn.tools.abc2midi import HARMLESS_ERRORS, parse_abc2midi, run_abc2midi
+from abcrnn.music import musicstats
 
 pytestmark = pytest.mark.skipif(shutil.which("abc2midi") is None, reason="needs abc2midi")
 
@@ -39,7 +42,7 @@ GAB cde|dBG AFD|GAB cde|d3 d3|]""",
 
 
 def one(tune: str, **kw) -> dict:
-    return ev.evaluate_tunes([tune], CORPUS, **kw).rows[0]
+    return evaluate_tunes([tune], CORPUS, **kw).rows[0]
 
 
 def test_known_good_tune_passes_every_check():
@@ -86,7 +89,7 @@ def test_harmless_errors_do_not_invalidate_a_tune():
     jig = "X:1\nT:t\nR:Hornpipe\nI:abc2nwc\nQ:fast\nM:6/8\nL:1/8\nK:G\nGAB cde|d6|]"
     row = one(jig)
     assert row["valid"] and row["errors"] == []
-    assert set(row["harmless"]) == set(ev.HARMLESS_ERRORS)
+    assert set(row["harmless"]) == set(HARMLESS_ERRORS)
 
 
 def test_malformed_chord_symbols_count_as_errors():
@@ -102,7 +105,7 @@ def test_error_messages_are_grouped_into_categories():
               "Error in line-char 2-0 : Hornpipe must be in 2/4 or 4/4 time\n"
               "Error in line-char 3-0 : I: key ' abc2nwc' not recognized\n"
               "Warning in line-char 6-16 : Track 0 Bar 2 has 3/2 time units while ...\n")
-    errors, harmless = ev.parse_abc2midi(output)
+    errors, harmless = parse_abc2midi(output)
     assert errors == ["Field not allowed in tune body"] + ["Unrecognized character: …"] * 2
     assert harmless == ["Hornpipe must be in N/N or N/N time", "I: key '…' not recognized"]
 
@@ -110,13 +113,13 @@ def test_error_messages_are_grouped_into_categories():
 def test_a_copied_tune_is_a_near_copy():
     row = one(GOOD.replace("Good Reel", "New title"))
     assert row["max_similarity"] == 1.0 and row["near_copy"] and row["nearest_index"] == 2
-    assert row["longest_copy"] == len(ev.body_text(GOOD))
+    assert row["longest_copy"] == len(body_text(GOOD))
 
 
 def test_a_new_tune_is_not_a_near_copy():
     row = one(GOOD.replace("B2dB GBdB|c2ec BcdB", "e2fe d2cB|A2FA d2fa"))
     assert not row["near_copy"] and 0.5 < row["max_similarity"] < 0.95
-    assert 10 < row["longest_copy"] < len(ev.body_text(GOOD))
+    assert 10 < row["longest_copy"] < len(body_text(GOOD))
 
 
 @settings(max_examples=50, deadline=None)
@@ -126,11 +129,11 @@ def test_longest_copy_matches_brute_force(query, texts):
     def brute():
         return max((n for i in range(len(query)) for n in range(1, len(query) - i + 1)
                     if any(query[i:i + n] in t for t in texts)), default=0)
-    assert ev.CopyIndex(texts).longest_copy(query) == brute()
+    assert CopyIndex(texts).longest_copy(query) == brute()
 
 
 def test_corpus_reference_compares_each_tune_with_the_others():
-    report = ev.evaluate_corpus(CORPUS)
+    report = evaluate_corpus(CORPUS)
     rows = report.rows
     assert all(r["nearest_index"] not in (i, -1) for i, r in enumerate(rows))
     assert not any(r["near_copy"] for r in rows)     # no tune is matched with itself
@@ -140,64 +143,64 @@ def test_corpus_reference_compares_each_tune_with_the_others():
 
 
 def test_corpus_duplicates_are_near_copies_of_each_other():
-    rows = ev.evaluate_corpus(CORPUS + [CORPUS[0]]).rows
+    rows = evaluate_corpus(CORPUS + [CORPUS[0]]).rows
     assert rows[0]["near_copy"] and rows[3]["near_copy"] and rows[3]["nearest_index"] == 0
-    assert rows[0]["longest_copy"] == len(ev.body_text(CORPUS[0]))
+    assert rows[0]["longest_copy"] == len(body_text(CORPUS[0]))
 
 
 def test_histograms_come_from_the_midi_notes():
-    _, midi = ev.run_abc2midi("X:1\nT:s\nM:4/4\nL:1/8\nK:C\nCDEF GABc|c8|]")
-    hist = ev.midi_histograms(midi)
+    _, midi = run_abc2midi("X:1\nT:s\nM:4/4\nL:1/8\nK:C\nCDEF GABc|c8|]")
+    hist = midi_histograms(midi)
     assert hist["pitch_class"] == [3, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1]
     assert hist["interval"][12 + 2] == 5 and hist["interval"][12 + 1] == 2 and hist["interval"][12] == 1
     assert hist["length"][musicstats.LENGTH_BINS.index(1 / 2)] == 8 and hist["length"][-1] == 1
 
 
 def test_guitar_chords_do_not_count_as_melody():
-    _, midi = ev.run_abc2midi('X:1\nT:s\nM:4/4\nL:1/8\nK:C\n"C"C8|"G"G8|]')
-    assert sum(ev.midi_histograms(midi)["pitch_class"]) == 2
+    _, midi = run_abc2midi('X:1\nT:s\nM:4/4\nL:1/8\nK:C\n"C"C8|"G"G8|]')
+    assert sum(midi_histograms(midi)["pitch_class"]) == 2
 
 
 def test_overlap_and_kl_of_histograms():
     p, q = [0.5, 0.5, 0.0], [0.0, 0.5, 0.5]
-    assert ev.overlap(p, p) == 1 and ev.overlap(p, q) == 0.5
-    assert ev.kl_divergence(p, p) == pytest.approx(0) and ev.kl_divergence(p, q) > 1
-    assert ev.overlap(None, p) is None and ev.kl_divergence(p, None) is None
+    assert overlap(p, p) == 1 and overlap(p, q) == 0.5
+    assert kl_divergence(p, p) == pytest.approx(0) and kl_divergence(p, q) > 1
+    assert overlap(None, p) is None and kl_divergence(p, None) is None
 
 
 def test_report_json_and_csv_have_every_field(tmp_path):
-    report = ev.evaluate_tunes([GOOD, "garbage"], CORPUS, ended=[True, False])
-    json_path, csv_path = ev.write_report(report, tmp_path / "out")
+    report = evaluate_tunes([GOOD, "garbage"], CORPUS, ended=[True, False])
+    json_path, csv_path = write_report(report, tmp_path / "out")
     data = json.loads(json_path.read_text())
-    assert list(data["aggregate"]) == list(ev.AGGREGATE_FIELDS)
-    assert all(list(row) == list(ev.ROW_FIELDS) for row in data["rows"])
-    assert set(data["histograms"]) == set(ev.HISTOGRAMS)
+    assert list(data["aggregate"]) == list(AGGREGATE_FIELDS)
+    assert all(list(row) == list(ROW_FIELDS) for row in data["rows"])
+    assert set(data["histograms"]) == set(HISTOGRAMS)
     agg = data["aggregate"]
     assert agg["n_tunes"] == 2 and agg["pct_valid"] == 50 and agg["pct_ended"] == 50
     assert agg["error_category_counts"] == {"No tune processed. Possible missing X: field": 1}
     with csv_path.open() as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == list(ev.ROW_FIELDS) and len(rows) == 2
+    assert list(rows[0]) == list(ROW_FIELDS) and len(rows) == 2
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["evaluation.csv", "evaluation.json"]
 
 
 def test_format_table_puts_the_corpus_beside_the_tunes():
-    report = ev.evaluate_tunes([GOOD, "garbage"], CORPUS)
-    table = ev.format_table(report, ev.evaluate_corpus(CORPUS))
+    report = evaluate_tunes([GOOD, "garbage"], CORPUS)
+    table = format_table(report, evaluate_corpus(CORPUS))
     assert "generated" in table.splitlines()[0] and "corpus" in table.splitlines()[0]
     valid = next(line for line in table.splitlines() if line.startswith("valid"))
     assert valid.split()[-2:] == ["50.0", "100.0"]
     assert "No tune processed" in table
-    assert "corpus" not in ev.format_table(report).splitlines()[0]
+    assert "corpus" not in format_table(report).splitlines()[0]
 
 
 def test_ended_must_match_the_tunes():
     with pytest.raises(ValueError):
-        ev.evaluate_tunes([GOOD], CORPUS, ended=[True, False])
+        evaluate_tunes([GOOD], CORPUS, ended=[True, False])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300) | st.text(alphabet="XTMLK:/1234ABCabc|[]()\"!{}\n ", max_size=300))
 def test_evaluate_never_raises_on_arbitrary_text(text):
-    report = ev.evaluate_tunes([text, "X:1\nT:t\nM:4/4\nL:1/8\nK:C\n" + text], CORPUS)
+    report = evaluate_tunes([text, "X:1\nT:t\nM:4/4\nL:1/8\nK:C\n" + text], CORPUS)
     assert len(report.rows) == 2 and report.aggregate["n_tunes"] == 2

@@ -27,9 +27,10 @@ import pytest
 import torch
 from conftest import TUNES, marked
 
-from abcrnn import checkpoint
-from abcrnn.checkpoint import load_checkpoint
-from abcrnn.cli import main
+from abcrnn import files
+from abcrnn.model import checkpoint
+from abcrnn.model.checkpoint import load_checkpoint
+from abcrnn.cli.main import main
 
 TINY = ["--hidden-size", "16", "--embed-size", "8", "--seq-len", "32", "--batch-size", "4",
         "--eval-interval", "5", "--warmup-steps", "1", "--lr", "0.03", "--lr-schedule", "constant",
@@ -51,10 +52,11 @@ WRAPPER = r'''
 import json, os, signal, sys
 from pathlib import Path
 
-import abcrnn.checkpoint as C
-import abcrnn.runstate as R
-import abcrnn.train as T
-from abcrnn.cli import main
+import abcrnn.files as F
+import abcrnn.model.checkpoint as C
+import abcrnn.train.loop as T
+import abcrnn.train.runstate as R
+from abcrnn.cli.main import main
 
 fault, at, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -70,7 +72,7 @@ def wrap(owner, name, wrapper):
 
 
 class Os:
-    """os for atomic_write, with one function replaced."""
+    """os for files.atomic_write, with one function replaced."""
     def __init__(self, **over):
         self.__dict__.update(over)
 
@@ -111,7 +113,7 @@ elif fault == "after-save":      # right after the checkpoint of step AT is comp
         orig(run, best)
         if run.step == at:
             kill()
-    wrap(T.Run, "save", hook)
+    wrap(R.Run, "save", hook)
 elif fault == "before-last":     # model.json of step AT written, nothing of last's yet
     def hook(orig, folder, name, model, meta, step, *a, **k):
         if name == "last" and step == at:
@@ -121,7 +123,7 @@ elif fault == "before-last":     # model.json of step AT written, nothing of las
 elif fault == "mid-weights":     # half of last's weights file of step AT written
     def hook(orig, path, data):
         if Path(path).name == f"last-{at:08d}.safetensors":
-            C.os = Os(fdopen=lambda *a, **k: HalfFile(os.fdopen(*a, **k)))
+            F.os = Os(fdopen=lambda *a, **k: HalfFile(os.fdopen(*a, **k)))
         return orig(path, data)
     wrap(C, "atomic_write", hook)
 elif fault == "before-json":     # last's weights and resume tensors written, its JSON not
@@ -133,7 +135,7 @@ elif fault == "before-json":     # last's weights and resume tensors written, it
 elif fault == "before-rename":   # last.json's temporary file complete and synced, not renamed
     def hook(orig, path, data):
         if is_last_json(path, data, at):
-            C.os = Os(replace=lambda *a: kill())
+            F.os = Os(replace=lambda *a: kill())
         return orig(path, data)
     wrap(C, "atomic_write", hook)
 elif fault == "sigint":          # Ctrl-C after step AT
@@ -409,7 +411,7 @@ def test_full_disk_at_the_second_checkpoint(tmp_path, corpus, reference, monkeyp
     of step 5 intact."""
     run = tmp_path / "run"
     disk = _FullDisk()
-    monkeypatch.setattr(checkpoint, "os", disk)
+    monkeypatch.setattr(files, "os", disk)
     real_write = checkpoint.atomic_write
 
     def atomic_write(path, data):

@@ -1,9 +1,9 @@
 """The structure guide: masks, bar redraws and line redraws, with real abc2midi."""
 import pytest
 
-from abcrnn.abc import header_and_body, strip_markers
-from abcrnn.guide import BAR, CHAR, KEEP, LINE, AbcGuide
-from abcrnn.sample import sample
+from abcrnn.notation.tunes import header_and_body, strip_markers
+from abcrnn.sampling.guide import BAR, CHAR, KEEP, LINE, AbcGuide
+from abcrnn.sampling.sample import sample
 from conftest import tiny_model
 
 HEADER = "<start>\nX:1\nT:t\nM:2/4\nL:1/8\nK:G\n"

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from abcrnn import heatmap
-from abcrnn.cli import main
+from abcrnn.study import heatmap
+from abcrnn.cli.main import main
 from conftest import TUNES, tiny_model
 
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from abcrnn.data import TuneSet
-from abcrnn.model import CharRNN, ModelConfig
+from abcrnn.model.tuneset import TuneSet
+from abcrnn.model.charrnn import CharRNN, ModelConfig
 from conftest import TUNES, tiny_model
 
 

@@ -4,10 +4,11 @@ import json
 import pytest
 import torch
 
-from abcrnn import heatmap, neurons
-from abcrnn.abc import load_corpus, wrap
-from abcrnn.abcfeatures import FEATURES, features
-from abcrnn.cli import main
+from abcrnn.study import heatmap, neurons
+from abcrnn.corpus.read import load_corpus
+from abcrnn.notation.tunes import wrap
+from abcrnn.notation.features import FEATURES, features
+from abcrnn.cli.main import main
 from conftest import TUNES, tiny_model
 
 # A small tune, hand-annotated below character by character.
@@ -176,7 +177,7 @@ def test_body_only_correlates_over_body_characters_alone(vocab):
 
 
 def test_mean_shift_in_sd_is_the_units_inside_minus_outside_mean_over_its_sd():
-    from abcrnn.neuronreport import _shift
+    from abcrnn.study.neuronreport import _shift
     g = torch.Generator().manual_seed(2)
     f = (torch.rand(4000, generator=g) < 0.05).double()
     x = torch.randn(4000, generator=g, dtype=torch.float64) + 3 * f

@@ -17,9 +17,11 @@ from conftest import TUNES, tiny_model
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from abcrnn import abc
-from abcrnn.data import Vocab, VocabError
-from abcrnn.sample import END, START, sample, tunes_to_abc
+from abcrnn.corpus.read import load_corpus
+from abcrnn.notation.tunes import format_tunebook, is_fragment, set_x, split_abc, wrap
+from abcrnn.model.vocab import Vocab, VocabError
+from abcrnn.notation.tunes import END, START
+from abcrnn.sampling.sample import sample, tunes_to_abc
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -56,7 +58,7 @@ def tune_texts(draw) -> str:
     body = [first] + [clean_line(m) for m in more]
     lines = header + [ln for ln in body if ln.strip() and ln.strip() not in (START, END)]
     tune = "\n".join(lines)
-    assert not abc.is_fragment(tune)
+    assert not is_fragment(tune)
     return tune
 
 
@@ -71,12 +73,12 @@ def test_splitting_a_corpus_into_tunes_loses_no_tune_content(tunes, crlf):
         (folder / "a.txt").write_bytes(marked.encode())
         (folder / "b.abc").write_bytes(plain.replace("\n", eol).encode())
         for name in ("a.txt", "b.abc"):
-            corpus = abc.load_corpus(folder / name)
+            corpus = load_corpus(folder / name)
             assert corpus.tunes == tunes and corpus.fragments == [] and corpus.rejoined == 0
-        assert abc.load_corpus(folder).tunes == tunes + tunes        # a folder: both files, sorted
+        assert load_corpus(folder).tunes == tunes + tunes        # a folder: both files, sorted
     # joining them into a tunebook and splitting it again gives them back, renumbered
-    book = abc.format_tunebook(tunes)
-    assert abc.split_abc(book) == [abc.set_x(t, i + 1) for i, t in enumerate(tunes)]
+    book = format_tunebook(tunes)
+    assert split_abc(book) == [set_x(t, i + 1) for i, t in enumerate(tunes)]
 
 
 # --- vocabulary ----------------------------------------------------------------------------
@@ -104,7 +106,7 @@ def test_encoding_then_decoding_gives_back_any_text_over_the_vocabulary(texts, d
 @given(st.text(max_size=200) | st.text(alphabet="XTML:/1234ABCabcz|[]()\"!{}\n ", max_size=200),
        st.lists(st.booleans(), min_size=2, max_size=2))
 def test_evaluation_reports_any_text_without_a_key_as_invalid(text, ended):
-    from abcrnn import evaluate as ev
+    from abcrnn.music import evaluate as ev
     assume("K:" not in text)
     tunes = [text, "X:1\nT:t\nM:4/4\nL:1/8\n" + text]
     report = ev.evaluate_tunes(tunes, TUNES, ended)
@@ -117,7 +119,7 @@ def test_evaluation_reports_any_text_without_a_key_as_invalid(text, ended):
 
 # --- sampling -------------------------------------------------------------------------------------
 
-VOCAB = Vocab.from_texts([abc.wrap(t) for t in TUNES])
+VOCAB = Vocab.from_texts([wrap(t) for t in TUNES])
 MODELS = {cell: tiny_model(VOCAB, cell) for cell in ("lstm", "gru", "rnn")}
 PRIME_CHARS = [c for c in VOCAB.itos if c not in "<>"]
 

@@ -16,10 +16,11 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from abcrnn import render
-from abcrnn.render import (MissingToolError, RenderError, render_file, render_tune,
-                           tune_filename, unique_stems)
-from abcrnn.tunebook import write_tunebook
+from abcrnn.music.render import FORMATS
+from abcrnn.tools.programs import DEFAULT_SOUNDFONT, PACKAGES, SOUNDFONT_ENV
+from abcrnn.tools.programs import MissingToolError
+from abcrnn.music.render import RenderError, render_file, render_tune, tune_filename, unique_stems
+from abcrnn.music.tunebook import write_tunebook
 
 # 16 quarter notes at 120 quarters a minute, no repeats: 16 notes, 8 seconds.
 SCALE_TUNE = """X:3
@@ -35,8 +36,8 @@ SCALE_SECONDS = 8.0
 # abc2midi reports "First K: field must specify key signature" and writes nothing.
 GARBAGE_TUNE = "X:1\nT:Garbage\nK:Zq\n[[[[ ]]]] |||: xyz"
 
-_missing = [pkg for tool, pkg in render.PACKAGES.items() if shutil.which(tool) is None]
-if not os.path.isfile(render.DEFAULT_SOUNDFONT) and not os.environ.get(render.SOUNDFONT_ENV):
+_missing = [pkg for tool, pkg in PACKAGES.items() if shutil.which(tool) is None]
+if not os.path.isfile(DEFAULT_SOUNDFONT) and not os.environ.get(SOUNDFONT_ENV):
     _missing.append("fluid-soundfont-gm")
 needs_tools = pytest.mark.skipif(bool(_missing), reason="apt-get install " + " ".join(_missing))
 
@@ -58,7 +59,7 @@ def _note_ons(path):
 
 @needs_tools
 def test_render_writes_every_format_under_the_tune_stem(rendered):
-    assert sorted(rendered) == sorted(render.FORMATS)
+    assert sorted(rendered) == sorted(FORMATS)
     for fmt, path in rendered.items():
         assert path.name == f"003-the-silver-spear.{fmt}"
         assert path.stat().st_size > 0
@@ -156,10 +157,10 @@ def test_missing_tool_error_names_the_debian_package(tool, fmt, tmp_path, monkey
     real_which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == tool
                         else real_which(name, *a, **k) or f"/usr/bin/{name}")
-    monkeypatch.setenv(render.SOUNDFONT_ENV, __file__)  # any existing file will do here
+    monkeypatch.setenv(SOUNDFONT_ENV, __file__)  # any existing file will do here
     with pytest.raises(MissingToolError) as err:
         render_tune(SCALE_TUNE, tmp_path / "out", (fmt,))
-    package = render.PACKAGES[tool]
+    package = PACKAGES[tool]
     assert f"install the Debian package '{package}' (apt-get install {package})" in str(err.value)
     assert "\n" not in str(err.value) and not (tmp_path / "out").exists()
 
@@ -172,7 +173,7 @@ def test_empty_path_reports_abc2midi_package(tmp_path, monkeypatch):
 
 def test_missing_soundfont_names_its_package(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: f"/usr/bin/{name}")
-    monkeypatch.setenv(render.SOUNDFONT_ENV, str(tmp_path / "nope.sf2"))
+    monkeypatch.setenv(SOUNDFONT_ENV, str(tmp_path / "nope.sf2"))
     with pytest.raises(MissingToolError, match="fluid-soundfont-gm"):
         render_tune(SCALE_TUNE, tmp_path / "out", ("wav",))
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 from conftest import tiny_model
 
-from abcrnn.model import CharRNN, ModelConfig
-from abcrnn.sample import sample
-from abcrnn.step import Stepper
+from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.sampling.sample import sample
+from abcrnn.model.step import Stepper
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -85,7 +85,7 @@ TRAIN = ["train", "--quiet", "--hidden-size", "16", "--embed-size", "8", "--seq-
 def test_target_val_loss_stops_at_the_first_validation_that_meets_it(tmp_path, corpus_file):
     import json
 
-    from abcrnn.cli import main
+    from abcrnn.cli.main import main
     reached, never = tmp_path / "reached", tmp_path / "never"
     # any loss is below 100: the first validation (step 2) stops the run
     assert main(TRAIN + ["--corpus", str(corpus_file), "--out", str(reached),
@@ -98,7 +98,7 @@ def test_target_val_loss_stops_at_the_first_validation_that_meets_it(tmp_path, c
 
 
 def test_negative_target_val_loss_is_one_clear_error(tmp_path, corpus_file, capsys):
-    from abcrnn.cli import main
+    from abcrnn.cli.main import main
     assert main(TRAIN + ["--corpus", str(corpus_file), "--out", str(tmp_path / "r"),
                          "--target-val-loss", "-1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -108,7 +108,7 @@ def test_negative_target_val_loss_is_one_clear_error(tmp_path, corpus_file, caps
 
 @pytest.mark.parametrize("max_norm", [1e-3, 1.0, 1e3])
 def test_clip_grads_matches_torchs_clip_grad_norm(vocab, max_norm):
-    from abcrnn.train import clip_grads
+    from abcrnn.train.loop import clip_grads
     a, b = tiny_model(vocab, num_layers=2), tiny_model(vocab, num_layers=2)
     idx = torch.randint(len(vocab), (3, 10))
     for model in (a, b):
@@ -136,7 +136,8 @@ def _train_a_little(model, opt, steps=4, seed=0):
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
 def test_our_adamw_updates_like_torchs_fused_adamw_bit_for_bit(vocab, weight_decay):
-    from abcrnn.train import TrainConfig, make_optimizer
+    from abcrnn.train.config import TrainConfig
+    from abcrnn.train.runstate import make_optimizer
     a, b = tiny_model(vocab, num_layers=2), tiny_model(vocab, num_layers=2)
     ours = make_optimizer(a, TrainConfig(lr=0.01, weight_decay=weight_decay))
     twin = dict(zip(a.parameters(), b.parameters()))           # a's parameter -> b's
@@ -152,7 +153,7 @@ def test_our_adamw_updates_like_torchs_fused_adamw_bit_for_bit(vocab, weight_dec
 def test_optimizer_state_moves_between_ours_and_torchs(vocab):
     import copy
 
-    from abcrnn.optim import AdamW
+    from abcrnn.train.optim import AdamW
     a, b, c = (tiny_model(vocab) for _ in range(3))
     theirs = torch.optim.AdamW(a.parameters(), lr=0.01, fused=True)
     _train_a_little(a, theirs)
@@ -177,8 +178,10 @@ def test_training_start_up_does_not_import_torch_dynamo(vocab):
     import subprocess
     import sys
     code = ("import sys, torch\n"
-            "from abcrnn.model import CharRNN, ModelConfig\n"
-            "from abcrnn.train import TrainConfig, make_optimizer, train_step\n"
+            "from abcrnn.model.charrnn import CharRNN, ModelConfig\n"
+            "from abcrnn.train.config import TrainConfig\n"
+            "from abcrnn.train.loop import train_step\n"
+            "from abcrnn.train.runstate import make_optimizer\n"
             "m = CharRNN(ModelConfig(20, hidden_size=8, embed_size=4))\n"
             "opt = make_optimizer(m, TrainConfig())\n"
             "idx = torch.randint(20, (2, 6))\n"

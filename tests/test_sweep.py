@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import TUNES, marked
 
-from abcrnn import sweep
-from abcrnn.cli import main
+from abcrnn.study import sweep
+from abcrnn.cli.main import main
 
 TINY = ["--set", "hidden-size=8", "--set", "embed-size=4", "--set", "max-steps=6",
         "--set", "eval-interval=3", "--set", "seq-len=16", "--set", "batch-size=4",

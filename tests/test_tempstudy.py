@@ -5,9 +5,10 @@ import math
 
 import pytest
 
-from abcrnn import diversity, tempstudy
-from abcrnn.checkpoint import save_checkpoint
-from abcrnn.cli import main
+from abcrnn.music import diversity
+from abcrnn.study import tempstudy
+from abcrnn.model.checkpoint import save_checkpoint
+from abcrnn.cli.main import main
 from conftest import TUNES, tiny_model
 
 KEYS = [k for k, _, _ in tempstudy.METRICS]

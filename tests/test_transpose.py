@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import TUNES
 
-from abcrnn import abc
-from abcrnn.transpose import Key, augmented, parse_key, shifts, transpose
+from abcrnn.corpus.read import load_corpus
+from abcrnn.notation.tunes import body_music
+from abcrnn.notation.transpose import Key, augmented, parse_key, shifts, transpose
+from abcrnn.resources import bundled_corpus
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "pa4_tunes.txt"
+CORPUS = bundled_corpus()
 
 
 def tune(key: str, body: str) -> str:
@@ -161,7 +163,7 @@ def _notes(midi: bytes) -> tuple[list, list]:
 
 
 def _assert_moved(original: str, moved: str, k: int) -> None:
-    from abcrnn.validate import run_abc2midi
+    from abcrnn.tools.abc2midi import run_abc2midi
     # abc2midi ignores the text escape B\b in a chord symbol but plays Bb; compare like with like
     _, before = run_abc2midi(re.sub(r"\\([b#])", r"\1", original))
     _, after = run_abc2midi(moved)
@@ -175,7 +177,7 @@ def _assert_moved(original: str, moved: str, k: int) -> None:
 def _real_tunes() -> list[str]:
     """~20 corpus tunes with explicit accidentals, chord symbols, grace notes, octave marks."""
     tunes = [t for t in _corpus() if transpose(t, 0) is not None]
-    music = [abc.body_music(t) for t in tunes]
+    music = [body_music(t) for t in tunes]
     kinds = [r"[\^_=][A-Ga-g]", r"\{", r"[',]"]
     picked = [t for t in tunes if re.search(r'"[A-G][^"]*"', t)][:8]
     for kind in kinds:
@@ -197,10 +199,10 @@ def test_abc2midi_pitches_move_by_k_semitones():
 
 @functools.lru_cache(maxsize=1)
 def _corpus() -> tuple[str, ...]:
-    return tuple(abc.load_corpus(CORPUS).tunes)
+    return tuple(load_corpus(CORPUS).tunes)
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="needs data/pa4_tunes.txt")
+@pytest.mark.skipif(not CORPUS.exists(), reason="needs the bundled corpus")
 def test_corpus_round_trips_to_its_canonical_spelling():
     done = 0
     for t in _corpus():
@@ -212,7 +214,7 @@ def test_corpus_round_trips_to_its_canonical_spelling():
     assert done > 0.9 * 2 * len(_corpus())
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="needs data/pa4_tunes.txt")
+@pytest.mark.skipif(not CORPUS.exists(), reason="needs the bundled corpus")
 def test_transposed_corpus_stays_in_its_vocabulary():
     tunes = list(_corpus())
     chars = set("".join(tunes))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import TUNES, marked
 
-from abcrnn.cli import main
+from abcrnn.cli.main import main
 
 pytest.importorskip("fastapi")
 with warnings.catch_warnings():
@@ -165,7 +165,7 @@ def fake_samples(tmp_path, monkeypatch):
     (tmp_path / "violin-mp3").mkdir()
     (tmp_path / "violin-mp3" / "C4.mp3").write_bytes(b"ID3 fake C4")
     (tmp_path / soundfont.MANIFEST).write_text(json.dumps({"instrument": "violin"}))
-    monkeypatch.setattr(webapp, "SOUNDFONT_DIR", tmp_path)
+    monkeypatch.setenv("ABCRNN_NOTE_SAMPLES", str(tmp_path))
     (tmp_path / "secret.txt").write_text("SECRET")
     return tmp_path
 
@@ -199,8 +199,6 @@ def test_page_and_assets_are_local(client):
     urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert urls and all(u.startswith(("/", "data:")) for u in urls), urls
     for u in urls:
-        if u.startswith("/vendor/") and not (webapp.node_modules() / "abcjs").is_dir():
-            continue        # npm ci not run here; the browser test needs it
         if not u.startswith("data:"):
             assert client.get(u).status_code == 200, u
 
@@ -215,7 +213,7 @@ def test_docs_work_offline(client):
 
 # --- note samples for abcjs ----------------------------------------------
 
-ABCJS_SRC = webapp.node_modules() / "abcjs" / "src" / "synth"
+ABCJS_SRC = Path(__file__).resolve().parents[1] / "node_modules" / "abcjs" / "src" / "synth"
 
 
 def test_note_names_match_abcjs():

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import TUNES, marked, serve_in_thread
 
-from abcrnn.cli import DEFAULT_MODEL, main
+from abcrnn.cli.main import DEFAULT_MODEL, main
 
 pytestmark = pytest.mark.slow
 
@@ -60,8 +60,9 @@ def server(model_path):
     """The real app under uvicorn in a thread, on a loopback port the OS picks."""
     pytest.importorskip("uvicorn")
     from abcrnn.web import soundfont
-    from abcrnn.web.app import create_app, node_modules
-    _need((node_modules() / "abcjs" / "dist").is_dir(), "abcjs is not installed: run npm ci")
+    from abcrnn.web.app import create_app
+    from abcrnn.web.assets import vendor_file
+    _need(vendor_file("abcjs-basic-min.js").is_file(), "abcjs is not installed: run make setup")
     soundfont.make_soundfont()              # a no-op when set-up already made the samples
     with serve_in_thread(create_app(model_path)) as url:
         yield url

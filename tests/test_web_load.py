@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import TUNES, marked, serve_in_thread
 
-from abcrnn.cli import build_parser, main
+from abcrnn.cli.main import build_parser, main
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")

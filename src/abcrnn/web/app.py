@@ -1,17 +1,15 @@
 """The web composer: a FastAPI app serving the page, its assets and a JSON API.
 
 Everything the page needs comes from this server, never from another host:
-abcjs and swagger-ui from the repository's node_modules (``npm ci``), the note
-samples from static/soundfont (``python -m abcrnn.web.soundfont``). A
+abcjs and swagger-ui from the package's vendor folder (web/assets.py), the note
+samples from the user cache (web/soundfont.py renders them if missing). A
 Content-Security-Policy tells the browser to refuse anything else, so a
 stray external URL fails loudly in development instead of leaking requests.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -21,26 +19,14 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
-from . import schemas
-from .service import KEYS, LENGTHS, METERS, ApiError, Composer, Renderer
-from .soundfont import DEFAULT_DIR as SOUNDFONT_DIR
-from .soundfont import GM_NAMES, MANIFEST
+from abcrnn import __version__
+from abcrnn.web import schemas
+from abcrnn.web.service import KEYS, LENGTHS, METERS, ApiError, Composer, Renderer
+from abcrnn.resources import web_static
+from abcrnn.web.assets import VENDOR, vendor_file
+from abcrnn.web.soundfont import GM_NAMES, MANIFEST, samples_dir
 
-HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
-ROOT = HERE.parents[2]                  # the repository (src/abcrnn/web -> root)
-NODE_MODULES_ENV = "ABCRNN_NODE_MODULES"
 MAX_BODY = 64 * 1024                    # bytes; the largest valid body is ~21 KB
-# The only files served from node_modules: a fixed map, so no path from a
-# request ever reaches the file system.
-VENDOR = {
-    "abcjs-basic-min.js": "abcjs/dist/abcjs-basic-min.js",
-    "abcjs-audio.css": "abcjs/abcjs-audio.css",
-    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
-    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
-    "swagger-favicon.png": "swagger-ui-dist/favicon-32x32.png",
-}
 MEDIA = {"mid": "audio/midi", "mp3": "audio/mpeg", "wav": "audio/wav"}
 _NOTE_FILE = re.compile(r"[A-G]b?[0-9]\.mp3")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -48,17 +34,13 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; 
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
-def node_modules() -> Path:
-    return Path(os.environ.get(NODE_MODULES_ENV) or ROOT / "node_modules")
-
-
 def sound_instrument() -> str | None:
     """The instrument whose note samples exist, or None (sound unavailable)."""
     try:
-        name = json.loads((SOUNDFONT_DIR / MANIFEST).read_text())["instrument"]
+        name = json.loads((samples_dir() / MANIFEST).read_text())["instrument"]
     except (OSError, ValueError, KeyError):
         return None
-    return name if (SOUNDFONT_DIR / f"{name}-mp3").is_dir() else None
+    return name if (samples_dir() / f"{name}-mp3").is_dir() else None
 
 
 def _error(status: int, message: str, detail: object = None) -> JSONResponse:
@@ -120,9 +102,9 @@ def _file_route(app: FastAPI) -> None:
     def vendor(name: str):
         if name not in VENDOR:
             raise ApiError(404, f"no such asset: {name}")
-        path = node_modules() / VENDOR[name]
+        path = vendor_file(name)
         if not path.is_file():
-            raise ApiError(404, f"{VENDOR[name]} is not installed: run `npm ci` in {ROOT}")
+            raise ApiError(404, f"{name} is not installed: run `npm ci` and `python -m abcrnn.web.assets`")
         return FileResponse(path)
 
     @app.get("/soundfont/{folder}/{note}", include_in_schema=False)
@@ -138,7 +120,7 @@ def _file_route(app: FastAPI) -> None:
         if have is None:
             raise ApiError(404, "note samples are not rendered: run "
                                 "`python -m abcrnn.web.soundfont`")
-        path = SOUNDFONT_DIR / f"{have}-mp3" / note
+        path = samples_dir() / f"{have}-mp3" / note
         if not path.is_file():
             raise ApiError(404, f"no sample for {note}")
         return FileResponse(path, media_type="audio/mpeg",
@@ -155,9 +137,9 @@ def _file_route(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def index():
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(web_static() / "index.html", headers={"Cache-Control": "no-cache"})
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=web_static()), name="static")
 
 
 def _api_routes(app: FastAPI, composer: Composer, renderer: Renderer) -> None:
@@ -170,7 +152,7 @@ def _api_routes(app: FastAPI, composer: Composer, renderer: Renderer) -> None:
             status="ok", model=composer.path.name, steps=int(meta.get("step", 0)),
             parameters=int(meta.get("num_params", 0)), vocab_size=len(composer.vocab),
             best_val_loss=meta.get("best_val_loss"),
-            sheet_music=(node_modules() / VENDOR["abcjs-basic-min.js"]).is_file(),
+            sheet_music=vendor_file("abcjs-basic-min.js").is_file(),
             sound=sound_instrument() is not None)
 
     @app.get("/api/options", response_model=schemas.Options, tags=["compose"])

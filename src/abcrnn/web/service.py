@@ -17,11 +17,12 @@ import threading
 import time
 from pathlib import Path
 
-from ..abc import split_abc
-from ..checkpoint import load_checkpoint
-from ..render import MissingToolError, RenderError, render_tune, tune_filename
-from ..sample import sample, tunes_to_abc
-from .schemas import GenerateRequest, GenerateResponse, Tune
+from abcrnn.notation.tunes import split_abc
+from abcrnn.model.checkpoint import load_checkpoint
+from abcrnn.tools.programs import MissingToolError
+from abcrnn.music.render import RenderError, render_tune, tune_filename
+from abcrnn.sampling.sample import sample, tunes_to_abc
+from abcrnn.web.schemas import GenerateRequest, GenerateResponse, Tune
 
 GENERATE_SECONDS = 60.0    # most one generation may compute
 QUEUE_SECONDS = 300.0      # most a generate request waits for its turn in the web app

@@ -18,6 +18,7 @@ Safe to re-run: it does nothing when the files for the same settings exist.
 from __future__ import annotations
 
 import argparse
+import os
 import hashlib
 import json
 import shutil
@@ -30,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..render import MissingToolError, require_tool, soundfont_path
+from abcrnn.resources import user_cache
+from abcrnn.tools.programs import MissingToolError, require_tool, soundfont_path
 
-DEFAULT_DIR = Path(__file__).resolve().parent / "static" / "soundfont"
+SAMPLES_ENV = "ABCRNN_NOTE_SAMPLES"
 DEFAULT_INSTRUMENT = "violin"     # a fiddle suits folk tunes
 LOW, HIGH = 21, 108               # A0..C8, the piano's range: any note a tune can hold
 HOLD_S, SLOT_S = 3.0, 4.0         # each note is held 3 s, then 1 s for its release
@@ -55,6 +57,12 @@ GM_NAMES = [
     "synth_bass_2", "violin", "viola", "cello", "contrabass", "tremolo_strings",
     "pizzicato_strings", "orchestral_harp", "timpani",
 ]
+
+
+def samples_dir() -> Path:
+    """``$ABCRNN_NOTE_SAMPLES``, else ``note-samples`` in the user cache."""
+    override = os.environ.get(SAMPLES_ENV)
+    return Path(override) if override else user_cache() / "note-samples"
 
 
 def note_name(pitch: int) -> str:
@@ -117,12 +125,12 @@ def up_to_date(out: Path, instrument: str) -> bool:
         (out / f"{instrument}-mp3" / f"{note_name(p)}.mp3").is_file() for p in range(LOW, HIGH + 1))
 
 
-def make_soundfont(out: Path = DEFAULT_DIR, instrument: str = DEFAULT_INSTRUMENT,
+def make_soundfont(out: Path | None = None, instrument: str = DEFAULT_INSTRUMENT,
                    force: bool = False) -> Path:
     """Write ``out/<instrument>-mp3/<Name>.mp3`` for every pitch LOW..HIGH."""
     if instrument not in GM_NAMES:
         raise ValueError(f"unknown instrument {instrument!r}; choose one of {', '.join(GM_NAMES)}")
-    out = Path(out)
+    out = Path(out) if out is not None else samples_dir()
     if not force and up_to_date(out, instrument):
         return out / f"{instrument}-mp3"
     soundfont, lame = soundfont_path(), require_tool("lame")
@@ -151,7 +159,7 @@ def make_soundfont(out: Path = DEFAULT_DIR, instrument: str = DEFAULT_INSTRUMENT
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Render the note samples for the web page's player.")
     p.add_argument("--instrument", default=DEFAULT_INSTRUMENT, help=f"GM name (default {DEFAULT_INSTRUMENT})")
-    p.add_argument("--out", type=Path, default=DEFAULT_DIR, help=f"folder (default {DEFAULT_DIR})")
+    p.add_argument("--out", type=Path, default=None, help=f"folder (default: ${SAMPLES_ENV} or the user cache)")
     p.add_argument("--force", action="store_true", help="render again even if up to date")
     args = p.parse_args(argv)
     try:

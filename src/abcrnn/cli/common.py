@@ -1,0 +1,39 @@
+"""What every command shares: the defaults, the user-facing error, output checks."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from abcrnn.resources import bundled_corpus, shipped_model
+
+DEFAULT_CORPUS = bundled_corpus()
+DEFAULT_MODEL = shipped_model()
+
+
+class UserError(Exception):
+    """Anything a user can fix: printed as one line, exit code 1."""
+
+
+def flag(name: str) -> str:
+    """A config field's command-line flag: ``hidden_size`` -> ``--hidden-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def check_out_folder(folder: Path) -> None:
+    """Refuse an output folder that is a file or lies under one, before any work."""
+    p = folder
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        raise UserError(f"--out {folder}: {p} is a file, not a folder")
+
+
+def read_tunes(src: Path) -> list[str]:
+    """The tunes of an ABC file a user names (one clear error if there are none)."""
+    from abcrnn.corpus.read import read_text
+    from abcrnn.notation.tunes import split_abc
+    if not src.is_file():
+        raise UserError(f"no ABC file at {src}")
+    tunes = split_abc(read_text(src))
+    if not tunes:
+        raise UserError(f"{src} holds no tune (a tune starts at an X: line)")
+    return tunes
