@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import run as bench
 
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
 from abcrnn.train.config import TrainConfig
 from abcrnn.train.loop import clip_grads, estimate_loss, train_step
 from abcrnn.train.runstate import make_optimizer, prepare
@@ -49,8 +49,7 @@ def interleaved(fns: dict, rounds: int, steps: int) -> dict:
 
 def model_for(cfg, V):
     torch.manual_seed(0)
-    return CharRNN(ModelConfig(V, cfg.cell, cfg.hidden_size, cfg.num_layers, cfg.dropout,
-                               cfg.embed_size)).train()
+    return CharRNN(cfg.model_config(V)).train()
 
 
 def exp_train(cfg, vocab, sets, rounds):
@@ -127,7 +126,7 @@ def exp_sample(model_dir, rounds):
     for n in (64, 1):
         fns = {f"{n}x600_{'stepper' if fast else 'forward'}":
                (lambda n=n, fast=fast: sample(model, vocab, num_tunes=n, max_len=600, seed=1,
-                                              fast=fast, stop_at_end=False))
+                                              fast=fast, stop_at_end=False, guide=False))
                for fast in (True, False)}
         out |= {k + "_s": round(v, 4) for k, v in interleaved(fns, rounds, 1).items()}
     return out | _step_variants(model, rounds)

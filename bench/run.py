@@ -30,7 +30,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))      # run from a checkout without installing, too
 
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
 from abcrnn.train.config import TrainConfig
 from abcrnn.train.runstate import make_optimizer, prepare
 from abcrnn.train.loop import train_step
@@ -82,8 +82,7 @@ def make_kernel(cfg: TrainConfig, vocab_size: int):
 def make_train(cfg: TrainConfig, vocab_size: int, train_set):
     """Our own training step: TuneSet.get_batch + CharRNN + train.train_step."""
     torch.manual_seed(0)
-    model = CharRNN(ModelConfig(vocab_size, cfg.cell, cfg.hidden_size, cfg.num_layers,
-                                cfg.dropout, cfg.embed_size)).train()
+    model = CharRNN(cfg.model_config(vocab_size)).train()
     opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(0)
 
     def step():
@@ -194,12 +193,11 @@ def sampling(model_dir: Path | None, cfg: TrainConfig, reps: int) -> dict:
         from abcrnn.notation.tunes import wrap
         vocab = Vocab.from_texts(load_corpus("").tunes + [wrap("")])
         torch.manual_seed(0)
-        model = CharRNN(ModelConfig(len(vocab), cfg.cell, cfg.hidden_size, cfg.num_layers,
-                                    cfg.dropout, cfg.embed_size))
+        model = CharRNN(cfg.model_config(len(vocab)))
         which = "the default config, untrained weights"
     fns = {f"sample_{n}x600_s" + ("" if fast else "_reference"):
            (lambda n=n, fast=fast: sample(model, vocab, num_tunes=n, max_len=600, seed=1, fast=fast,
-                                          stop_at_end=False))
+                                          stop_at_end=False, guide=False))
            for n in (64, 1) for fast in (True, False)}
     for fn in fns.values():                                           # warm-up
         fn()

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from abcrnn.model.vocab import Vocab
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
+from abcrnn.model.config import ModelConfig
 
 TUNES = [
     "X:1\nT:Tiny Reel\nM:4/4\nL:1/8\nK:D\n|:DFAF GBAF|EFGA BAFD:|\n|:dfaf gbaf|efge fdd2:|",

@@ -8,7 +8,8 @@ import textwrap
 import pytest
 import torch
 
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
+from abcrnn.model.config import ModelConfig
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,8 @@ GRAD_SCRIPT = textwrap.dedent('''
     import sys, torch, torch.distributed as dist
     from safetensors.torch import save_file
     from torch.nn.parallel import DistributedDataParallel
-    from abcrnn.model.charrnn import CharRNN, ModelConfig
+    from abcrnn.model.charrnn import CharRNN
+    from abcrnn.model.config import ModelConfig
     from abcrnn.train.ddp import rank_weighted
     dist.init_process_group("gloo")
     rank = dist.get_rank()

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from abcrnn.model.tuneset import TuneSet
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
+from abcrnn.model.config import ModelConfig
 from conftest import TUNES, tiny_model
 
 

@@ -9,16 +9,16 @@ from conftest import tiny_model
 
 def test_seeded_sampling_is_reproducible(vocab):
     model = tiny_model(vocab)
-    a = sample(model, vocab, num_tunes=3, max_len=50, seed=5)
-    b = sample(model, vocab, num_tunes=3, max_len=50, seed=5)
-    c = sample(model, vocab, num_tunes=3, max_len=50, seed=6)
+    a = sample(model, vocab, num_tunes=3, max_len=50, seed=5, guide=False)
+    b = sample(model, vocab, num_tunes=3, max_len=50, seed=5, guide=False)
+    c = sample(model, vocab, num_tunes=3, max_len=50, seed=6, guide=False)
     assert [s.text for s in a] == [s.text for s in b]
     assert [s.text for s in a] != [s.text for s in c]
 
 
 def test_temperature_zero_is_greedy(vocab):
     model = tiny_model(vocab)
-    out = sample(model, vocab, prime="<start>\nX:", num_tunes=2, max_len=30, temperature=0, seed=1)
+    out = sample(model, vocab, prime="<start>\nX:", num_tunes=2, max_len=30, temperature=0, seed=1, guide=False)
     ids = vocab.encode(out[0].text)
     with torch.inference_mode():
         logits, _, _ = model(torch.tensor([ids]))
@@ -84,20 +84,20 @@ def test_generation_stops_at_end_marker(vocab):
     # after the prime: "A" then "<end>", then (if not stopped) "A" forever
     table = {"\n": "A", "A": "<", "<": "e", "e": "n", "n": "d", "d": ">", ">": "A"}
     model = NextCharTable(vocab, table)
-    out = sample(model, vocab, prime="<start>\n", num_tunes=3, max_len=500, seed=0)
+    out = sample(model, vocab, prime="<start>\n", num_tunes=3, max_len=500, seed=0, guide=False)
     assert [s.text for s in out] == ["<start>\nA<end>"] * 3
     assert all(s.ended for s in out)
 
 
 def test_generation_without_end_stops_at_max_len(vocab):
     model = NextCharTable(vocab, {"\n": "A", "A": "A"})
-    out = sample(model, vocab, prime="<start>\n", max_len=25, seed=0)
+    out = sample(model, vocab, prime="<start>\n", max_len=25, seed=0, guide=False)
     assert out[0].text == "<start>\n" + "A" * 25 and not out[0].ended
 
 
 def test_generation_respects_max_len_and_end(vocab):
     model = tiny_model(vocab)
-    for s in sample(model, vocab, num_tunes=4, max_len=40, seed=3):
+    for s in sample(model, vocab, num_tunes=4, max_len=40, seed=3, guide=False):
         gen = s.text[len("<start>\n"):]
         if s.ended:
             assert gen.endswith(END) and END not in gen[:-len(END)]
@@ -108,7 +108,7 @@ def test_generation_respects_max_len_and_end(vocab):
 def test_unknown_prime_characters_are_named(vocab):
     model = tiny_model(vocab)
     with pytest.raises(VocabError, match="'€'"):
-        sample(model, vocab, prime="X:1\nT:€uro\n")
+        sample(model, vocab, prime="X:1\nT:€uro\n", guide=False)
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -118,7 +118,7 @@ def test_unknown_prime_characters_are_named(vocab):
     ({"num_tunes": NUM_TUNES_CAP + 1}, "num-tunes")])
 def test_out_of_range_settings_are_refused(vocab, kw, match):
     with pytest.raises(ValueError, match=match):
-        sample(tiny_model(vocab), vocab, **kw)
+        sample(tiny_model(vocab), vocab, **kw, guide=False)
 
 
 def test_output_is_clean_numbered_abc(vocab):

@@ -4,7 +4,8 @@ import pytest
 import torch
 from conftest import tiny_model
 
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
+from abcrnn.model.config import ModelConfig
 from abcrnn.sampling.sample import sample
 from abcrnn.model.step import Stepper
 
@@ -59,15 +60,15 @@ def test_fast_sampler_stops_at_the_same_end_marker_as_the_reference(vocab):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    fast = sample(model, vocab, num_tunes=6, max_len=40, seed=2)
-    ref = sample(model, vocab, num_tunes=6, max_len=40, seed=2, fast=False)
+    fast = sample(model, vocab, num_tunes=6, max_len=40, seed=2, guide=False)
+    ref = sample(model, vocab, num_tunes=6, max_len=40, seed=2, fast=False, guide=False)
     assert any(s.ended for s in fast)
     assert [(s.text, s.ended) for s in fast] == [(s.text, s.ended) for s in ref]
 
 
 def test_without_stop_at_end_every_tune_has_max_len_characters(vocab):
     model = tiny_model(vocab)
-    out = sample(model, vocab, num_tunes=3, max_len=25, seed=1, stop_at_end=False)
+    out = sample(model, vocab, num_tunes=3, max_len=25, seed=1, stop_at_end=False, guide=False)
     assert [len(s.text) - len("<start>\n") for s in out] == [25, 25, 25]
 
 
@@ -178,7 +179,8 @@ def test_training_start_up_does_not_import_torch_dynamo(vocab):
     import subprocess
     import sys
     code = ("import sys, torch\n"
-            "from abcrnn.model.charrnn import CharRNN, ModelConfig\n"
+            "from abcrnn.model.charrnn import CharRNN\n"
+            "from abcrnn.model.config import ModelConfig\n"
             "from abcrnn.train.config import TrainConfig\n"
             "from abcrnn.train.loop import train_step\n"
             "from abcrnn.train.runstate import make_optimizer\n"

@@ -6,7 +6,6 @@ import functools
 import io
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import TUNES

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import TUNES, marked, serve_in_thread
 
-from abcrnn.cli.main import DEFAULT_MODEL, main
+from abcrnn.cli.main import main
+from abcrnn.resources import shipped_model
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +46,8 @@ def model_path(tmp_path_factory) -> Path:
     chosen = os.environ.get("ABCRNN_WEB_TEST_MODEL")
     if chosen:
         return Path(chosen)
-    if (DEFAULT_MODEL / "model.json").is_file():
-        return DEFAULT_MODEL
+    if (shipped_model() / "model.json").is_file():
+        return shipped_model()
     root = tmp_path_factory.mktemp("browsermodel")
     (root / "tiny.txt").write_bytes(marked(TUNES).encode())
     assert main(["train", "--corpus", str(root / "tiny.txt"), "--out", str(root / "m"),

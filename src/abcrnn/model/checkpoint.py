@@ -19,7 +19,8 @@ import torch
 
 from abcrnn.files import atomic_write
 from abcrnn.model.vocab import Vocab
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
+from abcrnn.model.config import ModelConfig
 
 FORMAT = "abcrnn-checkpoint-1"
 class CheckpointError(ValueError):

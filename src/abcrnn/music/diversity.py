@@ -9,13 +9,14 @@
   ``None`` when the bodies hold no n-gram at all.
 * repeated bars - the share of bars that repeat, character for character
   (spaces ignored), an earlier bar of the *same* tune; bars are those of
-  ``abc.body_music`` split by ``abc.bars``, pooled over the tunes. Folk tunes
+  ``notation.tunes.body_music`` split at the lexer's bar lines, pooled over the tunes. Folk tunes
   repeat bars on purpose (the corpus is the reference); a sampler stuck in a
   loop pushes the share towards 100%. ``None`` when there is no bar at all.
 """
 from __future__ import annotations
 
-from abcrnn.notation.tunes import bars, body_music
+from abcrnn.notation.lexer import barline_splits
+from abcrnn.notation.tunes import body_music
 from abcrnn.music.evaluate import body_text
 
 DISTINCT_N = (4, 8)
@@ -36,7 +37,7 @@ def distinct_n(bodies: list[str], n: int) -> float | None:
 
 def tune_bars(tune: str) -> list[str]:
     """The bars of a tune's music, spaces removed, in order."""
-    return [b.replace(" ", "") for line in body_music(tune).split("\n") for b in bars(line)]
+    return [b.replace(" ", "") for line in body_music(tune).split("\n") for b in barline_splits(line)]
 
 
 def repeated_bar_counts(tune: str) -> tuple[int, int]:

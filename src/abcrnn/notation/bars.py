@@ -34,6 +34,7 @@ so far (``error`` holds the reason if something unexpected happened).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -45,6 +46,8 @@ from abcrnn.notation.tunes import header_and_body
 ALLOWED_SHORT = ("anacrusis", "last", "ending", "split", "repeat")
 
 FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
+ONE = Fraction(1)
+_REPEAT_SIGN = re.compile(r"\|:|:\||::")       # in a bar line's text, left to right
 
 
 @dataclass
@@ -82,6 +85,12 @@ class BarReport:
         return self.correct / self.checked if self.checked else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _scaled(multiplier: Fraction, unit: Fraction) -> Fraction:
+    """multiplier * unit, cached: a tune uses a handful of note lengths over and over."""
+    return multiplier * unit
+
+
 # the kinds of token that change the bar being measured
 _MEASURED = frozenset(("field", "barline", "ending2", "chord", "tuplet", "note", "rest", "mrest",
                        "broken", "overlay"))
@@ -105,6 +114,7 @@ class Scanner:
             self.unit = default_unit(self.meter)
         self.bars: list[Bar] = []
         self.open_tok, self.in_ending, self.lineno = "", False, 0
+        self.repeat_open = False       # the last repeat sign opens a repeat (|:): tune-wide
         self.tuplet, self.tuplet_left = Fraction(1), 0
         self.reset()
         self.voice, self.voices = "", {"": None}
@@ -129,7 +139,7 @@ class Scanner:
     def reset(self) -> None:
         """Start a new bar (a tuplet may run on across the bar line, as in abc2midi)."""
         self.cur, self.layers, self.notes, self.zbars = Fraction(0), [], 0, 0
-        self.broken, self.last = Fraction(1), None
+        self.broken, self.last = ONE, None
 
     def set_field(self, name: str, value: str) -> None:
         if name == "M":
@@ -155,10 +165,19 @@ class Scanner:
         if m:
             self.set_field(m.group(1), m.group(2))
             return
-        for m in tokens(text):
-            if m.lastgroup == "comment":
+        self.scan_music(lineno, text)
+
+    def scan_music(self, lineno: int, text: str, pos: int = 0, at_barline=None) -> None:
+        """The tokens of a line of music from ``pos`` (a token boundary). ``at_barline(pos)``,
+        if given, is called before each bar line is read (barscan.py keeps a state there)."""
+        self.lineno = lineno
+        for m in tokens(text, pos):
+            kind = m.lastgroup
+            if kind == "comment":
                 break
-            if m.lastgroup in _MEASURED:
+            if kind in _MEASURED:
+                if kind == "barline" and at_barline is not None:
+                    at_barline(m.start())
                 self.token(m, lineno, m.start())
 
     def token(self, m: re.Match, lineno: int, col: int) -> None:
@@ -188,11 +207,14 @@ class Scanner:
             self.cur, self.last = Fraction(0), None
 
     def add(self, multiplier: Fraction) -> None:
-        d = multiplier * self.unit
+        # Fraction arithmetic is most of the scanner's time: multiply only when it changes
+        # something (the broken-rhythm factor is the ONE object unless a > or < is pending)
+        d = _scaled(multiplier, self.unit)
         if self.tuplet_left > 0:
             d, self.tuplet_left = d * self.tuplet, self.tuplet_left - 1
-        d, self.broken = d * self.broken, Fraction(1)
-        self.cur, self.last, self.notes = self.cur + d, d, self.notes + 1
+        if self.broken is not ONE:
+            d, self.broken = d * self.broken, ONE
+        self.cur, self.last, self.notes = (self.cur + d if self.cur else d), d, self.notes + 1
 
     def start_tuplet(self, m: re.Match) -> None:
         p = int(m.group("p"))
@@ -211,6 +233,9 @@ class Scanner:
         self.broken, self.last = after, None
 
     def close(self, lineno: int, col: int, bar: str, ending: bool) -> None:
+        signs = _REPEAT_SIGN.findall(bar)
+        if signs:
+            self.repeat_open = signs[-1] == "|:"
         if self.notes:
             expected = self.meter * max(self.zbars, 1) if self.meter else None
             self.bars.append(Bar(lineno, col, max(self.layers + [self.cur]), expected,

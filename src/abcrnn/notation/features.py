@@ -45,13 +45,13 @@ from __future__ import annotations
 
 import re
 
+from abcrnn.notation import lexer
+
 HEADER_FIELDS = "XTMLKRZCDHOASQNB"     # the corpus's header fields, most used first (after XTMLK)
 FEATURES = ("in_header", "line_start", "in_chord_symbol", "in_brackets", "near_barline",
             "bar_position", "in_repeat", "tune_position") + tuple(f"field_{c}" for c in HEADER_FIELDS)
 
 _FIELD_LINE = re.compile(r"^[A-Za-z]:")
-_NUM = r"\d+(?:[,-]\d+)*"
-_TOKEN = re.compile(rf"(?P<bar>:*(?:\[?\|+\]?)+:*|:{{2,}})(?P<num>{_NUM})?|\[(?P<ending>{_NUM})")
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -64,33 +64,23 @@ def _lines(text: str) -> list[tuple[int, str]]:
 
 
 def _scan(line: str):
-    """Chord-symbol spans, bracket spans and bar-line tokens (re matches) of one music
-    line, and where its music stops (a ``%`` comment runs to the end of the line)."""
-    quotes, brackets, tokens, i = [], [], [], 0
-    while i < len(line):
-        ch = line[i]
-        if ch == "%":
-            return quotes, brackets, tokens, i
-        close = line.find(ch, i + 1) if ch in '"!' else -1
-        if ch == '"' or close > 0:          # opaque up to its partner (or the line's end)
-            end = close + 1 if close > 0 else len(line)
-            if ch == '"':
-                quotes.append((i, end))
-            i = end
-            continue
-        m = _TOKEN.match(line, i)
-        if m:
-            tokens.append(m)
-            i = m.end()
-            continue
-        if ch == "[":
-            close = line.find("]", i + 1)
-            end = close + 1 if close > 0 else len(line)
-            brackets.append((i, end))
-            i = end
-            continue
-        i += 1
-    return quotes, brackets, tokens, len(line)
+    """Chord-symbol spans, bracket spans and bar-line tokens (lexer matches: bar lines
+    and bare endings) of one music line, and where its music stops (a ``%`` comment
+    runs to the end of the line)."""
+    quotes, brackets, bar_tokens = [], [], []
+    for m in lexer.tokens(line):
+        kind = lexer.kind(m)
+        if kind == "comment":
+            return quotes, brackets, bar_tokens, m.start()
+        if kind == "quote":
+            quotes.append((m.start(), m.end()))
+        elif kind == "chord":                      # the brackets, not the length after them
+            brackets.append((m.start(), m.end("inner") + 1))
+        elif kind == "field":
+            brackets.append((m.start(), m.end()))
+        elif kind in ("barline", "ending"):
+            bar_tokens.append(m)
+    return quotes, brackets, bar_tokens, len(line)
 
 
 def _bar_positions(stream: list[int], bounds: list[tuple[int, int]], text: str, out: list[float]):

@@ -2,6 +2,7 @@
 the tuplet defaults, as exact fractions of a whole note. Pure text, no torch."""
 from __future__ import annotations
 
+import functools
 import re
 from fractions import Fraction
 
@@ -10,6 +11,7 @@ _METER_TERM = re.compile(r"\(?(\d+(?:\+\d+)*)\)?/(\d+)")
 _MAX_SLASHES = 16
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_length(text: str) -> Fraction:
     """A note-length suffix as a multiplier: ``''``->1, ``3``, ``/``->1/2, ``//``->1/4, ``3/2``."""
     m = _LENGTH.fullmatch(text)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from abcrnn.notation import lexer
+
 LETTERS = "CDEFGAB"
 NATURAL = (0, 2, 4, 5, 7, 9, 11)      # semitones of C D E F G A B above C
 SHARP_ORDER = "FCGDAEB"               # order in which sharps enter a key; flats: reversed
@@ -33,15 +35,6 @@ MUSIC_LETTERS = set("zxZXyHLMOPSTuv")
 
 _KEY = re.compile(r"\s*([A-G])([#b]?)\s*([A-Za-z]*)\s*$")
 _FIELD_LINE = re.compile(r"^[A-Za-z+]:")
-_TOKEN = re.compile(r"""
-    (?P<comment>%.*)
-  | (?P<quote>"[^"]*")
-  | (?P<deco>![^!]*!|\+[^+]*\+)
-  | (?P<field>\[[A-Za-z]:[^\]]*\])
-  | (?P<note>(?:\^\^|__|\^|_|=)?[A-Ga-g][',]*)
-  | (?P<other>[^%"!+\[^_=A-Ga-g]+|[!+\[])
-  | (?P<bad>.)""", re.VERBOSE)
-_NOTE = re.compile(r"(\^\^|__|\^|_|=)?([A-Ga-g])([',]*)")
 _NOTELIKE = re.compile(r"[\^_=]*[A-Ga-g][\^_=A-Ga-g',0-9/]*")
 
 # Chord symbols: root, quality, optional /bass; alternatives in parentheses ("Cm(Fm)").
@@ -123,20 +116,22 @@ class _Shift:
     k: int      # semitone shift
 
 
-def _note(text: str, sh: _Shift) -> str:
-    acc, letter, marks = _NOTE.fullmatch(text).groups()
+def _note(m: re.Match, sh: _Shift) -> str:
+    """A note token (lexer.NOTE's parts) moved by the shift; its length is kept."""
+    acc, letter, marks = m["acc"], m["letter"], m["octave"]
+    text = m[0]
     # position = 7*octave + letter index; uppercase is octave 0, lowercase octave 1
     octave = int(letter.islower()) + marks.count("'") - marks.count(",")
     octave, idx = divmod(7 * octave + LETTERS.index(letter.upper()) + sh.d, 7)
     new = LETTERS[idx]
     out = new.lower() + "'" * (octave - 1) if octave >= 1 else new + "," * -octave
     if acc is None:
-        return out
+        return out + m["len"]
     # keep the accidental's offset from the key signature
     value = NOTE_ACC[acc] - signature(sh.old, letter.upper()) + signature(sh.new, new)
     if abs(value) > 2:
         raise _Unsafe(f"{text} would need a triple accidental")
-    return ACC_TEXT[value] + out
+    return ACC_TEXT[value] + out + m["len"]
 
 
 def _respell(m: re.Match, sh: _Shift) -> str:
@@ -166,11 +161,18 @@ def _quote(text: str, sh: _Shift) -> str:
 
 def _music(line: str, sh: _Shift) -> str:
     out = []
-    for m in _TOKEN.finditer(line):
-        kind, text = m.lastgroup, m[0]
+    for m in lexer.tokens(line):
+        kind, text = lexer.kind(m), m[0]
         if kind == "note":
-            text = _note(text, sh)
+            text = _note(m, sh)
+        elif kind == "chord":
+            text = "[" + _music(m["inner"], sh) + "]" + m["clen"]
+        elif kind == "grace":
+            close = "}" if text.endswith("}") else ""
+            text = "{" + _music(text[1:len(text) - len(close)], sh) + close
         elif kind == "quote":
+            if not lexer.is_closed(m):
+                raise _Unsafe(f"unclosed chord symbol in {line!r}")
             text = _quote(text, sh)
         elif kind == "deco" and (re.search(r"[\s|]", text)
                                  or text[0] == "+" and _NOTELIKE.fullmatch(text[1:-1])):
@@ -179,10 +181,10 @@ def _music(line: str, sh: _Shift) -> str:
             raise _Unsafe(f"{text} looks like music, not a decoration")
         elif kind == "field" and text.startswith("[K:"):
             raise _Unsafe("inline key change")
-        elif kind == "other" and set(re.findall("[A-Za-z]", text)) - MUSIC_LETTERS:
+        elif kind == "other" and text in "^_=":
+            raise _Unsafe(f"an accidental without a note in {line!r}")
+        elif kind == "other" and text.isalpha() and text not in MUSIC_LETTERS:
             raise _Unsafe(f"text in a music line: {line!r}")
-        elif kind == "bad":
-            raise _Unsafe(f"cannot read {text!r} in {line!r}")
         out.append(text)
     return "".join(out)
 

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 
+from abcrnn.notation import lexer
+
 START = "<start>"
 END = "<end>"
 
 _FIELD = re.compile(r"^([A-Za-z]):")
-_NOTE = re.compile(r"[A-Ga-g]")
 # Text inside chord symbols / annotations ("..."), decorations (!...!, +...+)
 # and comments must not count as notes.
-_NOT_MUSIC = re.compile(r'"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|%.*$', re.M)
+_NOT_MUSIC = frozenset(("quote", "deco", "comment"))
 
 
 def normalise_newlines(text: str) -> str:
@@ -100,8 +101,8 @@ def header_and_body(tune: str) -> tuple[list[str], list[str]]:
 def body_music(tune: str) -> str:
     """The tune body with field lines, lyrics, comments and quoted text removed."""
     _, body = header_and_body(tune)
-    music = [ln for ln in body if not _FIELD.match(ln)]
-    return _NOT_MUSIC.sub("", "\n".join(music))
+    return "\n".join("".join(m[0] for m in lexer.tokens(ln) if lexer.kind(m) not in _NOT_MUSIC)
+                     for ln in body if not _FIELD.match(ln))
 
 
 def is_fragment(tune: str) -> bool:
@@ -109,13 +110,8 @@ def is_fragment(tune: str) -> bool:
     header, _ = header_and_body(tune)
     if not header or not header[-1].startswith("K:"):
         return True
-    return _NOTE.search(body_music(tune)) is None
-
-
-def bars(line: str) -> list[str]:
-    """Split one line of music at bar lines (``|``, ``||``, ``|:``, ``:|``, ``|]``, ``::``)."""
-    parts = re.split(r":*\|+[\]:]*|::|\[\|", line)
-    return [p for p in (x.strip() for x in parts) if p]
+    return not any(m.lastgroup in ("note", "chord") for ln in body_music(tune).split("\n")
+                   for m in lexer.tokens(ln))
 
 
 def split_any(text: str) -> tuple[list[str], int]:

@@ -28,11 +28,10 @@ not rejection of whole tunes: every tune the sampler returns is the one it drew.
 """
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, field
 
 from abcrnn.notation.tunes import END, START
+from abcrnn.notation import lexer
 from abcrnn.notation.barscan import IncrementalBars
 
 KEEP, BAR, LINE, CHAR = 0, 1, 2, 3
@@ -46,11 +45,7 @@ HEADER_LINES_MAX = 16                   # corpus headers: median 8 lines, 99th p
 BODY_FIELDS = set("wWPVKMLQT")          # fields abc2midi accepts inside a tune body
 NOTE_LETTERS = set("ABCDEFGabcdefg")
 BODY_LINE_LETTERS = NOTE_LETTERS | set("xzZ") | BODY_FIELDS
-_BARLINE_END = re.compile(r"(\|\]|\|\||\|:|:\||::|\[\||\|)(\[?\d+([,-]\d+)*)?\s*$")
 _NOT_TRIGGER = set("|:][0123456789,- \t")
-_BARLINE = re.compile(r"(\|\]|\|\||\|:|:\||::|\[\||\|)(\[?\d+([,-]\d+)*)?")
-_REPEAT = re.compile(r"\|:|:\||::")
-_OPENERS = (('"', '"'), ("!", "!"), ("[", "]"), ("{", "}"))
 
 
 def _field_value(line: str) -> set[str] | None:
@@ -82,6 +77,7 @@ class _Row:
     no_end: bool = False           # the tune's end was refused: the next line must be music
     redraws: int = 0
     bars: IncrementalBars = field(default_factory=IncrementalBars)   # bar_report of text, kept up
+    open_bars: dict = field(default_factory=dict)   # text -> its OpenBar: the last few asked
 
 
 class AbcGuide:
@@ -146,11 +142,11 @@ class AbcGuide:
             return set(NOTE_LETTERS)
         if text.endswith(("^", "_")):
             return NOTE_LETTERS | {text[-1]}
-        found = self._bar_fragment(r, text)
-        if found is None or not text[-1:].isalnum() and text[-1:] not in " /)]":
+        bar = self._open_bar(r, text)
+        if bar.inside or not text[-1:].isalnum() and text[-1:] not in " /)]":
             return None
-        dur, exp = self._measure(r, found[0])
-        return {"|", ":", " "} if exp is not None and dur == exp and dur > 0 else None
+        full = bar.expected is not None and bar.duration == bar.expected and bar.duration > 0
+        return {"|", ":", " "} if full else None
 
     def mask_rows(self) -> dict[int, set[str]]:
         out = {}
@@ -176,7 +172,7 @@ class AbcGuide:
             r.banned.add(ch)
             return CHAR
         if (checking and r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
-                and _BARLINE_END.search(before)):
+                and _ends_with_barline(before)):
             r.bar_checked = closed_at
             ok, wrong_before = self._bar_verdict(r, before)
             if (not ok or wrong_before > r.known_wrong) and r.bar_tries < self.max_bar_tries:
@@ -199,46 +195,34 @@ class AbcGuide:
         line = (before + ch).rsplit("\n", 1)[-1]
         if len(line) > 1 and line[1] == ":" and line[0].isalpha() or line.startswith("%"):
             return True                                      # a field or comment line
-        found = self._bar_fragment(r, before)
-        if found is None:
+        bar = self._open_bar(r, before)
+        if bar.inside:
             return True                       # inside a chord, quote, decoration or grace
-        frag, starts, start = found
-        if ch == ":" and before.endswith("|") and not before.endswith("||"):
-            repeats = _REPEAT.findall(before, r.body_start)
-            if repeats and repeats[-1] == "|:":
-                return False                  # abc2midi: "found another |: after a |:"
+        if ch == ":" and before.endswith("|") and not before.endswith("||") and bar.repeat_open:
+            return False                      # abc2midi: "found another |: after a |:"
         opens_bar = ch == "|" or (ch == ":" and not before[-1:].isdigit())
         if opens_bar and before[-1:] not in ("|", ":", "["):
-            dur, exp = self._measure(r, frag)
-            first = not starts
-            in_ending = bool(starts) and before[:start].rstrip()[-1:].isdigit()
+            dur, exp = bar.duration, bar.expected
             # short bars: a pick-up, an ending's first bar, or one closed by a repeat (":|")
             # that pairs with the pick-up; splits at "||" are left to the bar-level check
-            return exp is None or dur == exp or (dur < exp and (first or in_ending or dur == 0
+            return exp is None or dur == exp or (dur < exp and (bar.first or bar.in_ending or dur == 0
                                                                  or ch == ":"))
         if opens_bar:
             return True
-        dur, exp = self._measure(r, frag + ch)
-        return exp is None or dur <= exp
+        bar = self._open_bar(r, before + ch)
+        return bar.expected is None or bar.duration <= bar.expected
 
     @staticmethod
-    def _bar_fragment(r: _Row, text: str):
-        """(the current bar's text, bar-line ends, where the bar starts), or None
-        inside a field or comment line or an open chord, quote, decoration or grace."""
-        line = text.rsplit("\n", 1)[-1]
-        if len(line) > 1 and line[1] == ":" and line[0].isalpha() or line.startswith("%"):
-            return None
-        starts = [m.end() for m in _BARLINE.finditer(text, r.body_start)]
-        start = starts[-1] if starts else r.body_start
-        frag = text[start:]
-        if any(frag.count(a) > frag.count(b) if a != b else frag.count(a) % 2 for a, b in _OPENERS):
-            return None
-        return frag, starts, start
-
-    @staticmethod
-    def _measure(r: _Row, frag: str):
-        """(duration, one measure) of a bar fragment, in whole notes."""
-        return _measure(r.meter, r.unit, frag)
+    def _open_bar(r: _Row, text: str):
+        """The bar scanner's open bar at the end of ``text``. The last few answers are
+        kept: the mask asks about the text, the check of the drawn character about the
+        text and the text with that character, which the next mask asks about again."""
+        found = r.open_bars.get(text)
+        if found is None:
+            if len(r.open_bars) >= 4:
+                r.open_bars.clear()
+            found = r.open_bars[text] = r.bars.open_bar(text)
+        return found
 
     def _line_verdict(self, r: _Row, before: str, final: bool) -> int:
         text = before[: -len(END) + 1].rstrip("\n") if final else before
@@ -323,13 +307,13 @@ class AbcGuide:
                    if "at end of tune" not in m.text and "No tune processed" not in m.text)
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def _measure(meter: str, unit: str, frag: str):
-    """(duration, one measure) of a bar fragment under M: and L: lines, in whole notes.
-
-    Cached: the mask and the check of the next character measure the same
-    fragments over and over (and rows share them), at ~0.2 ms a scan; the result
-    is a pure function of its arguments and immutable (Fractions)."""
-    from abcrnn.notation.bars import bar_report
-    bars = bar_report(f"X:1\n{meter}\n{unit}\nK:C\n{frag}").bars
-    return (bars[-1].duration, bars[-1].expected) if bars else (0, None)
+def _ends_with_barline(text: str) -> bool:
+    """Does the text end with a bar line (and its ending number), spaces aside?"""
+    line = text[text.rfind("\n") + 1:].rstrip(" \t")
+    if lexer.is_field_line(line) or line.startswith("%"):
+        return False
+    last = None
+    for last in lexer.tokens(line):
+        pass
+    # a lone ":" (the scanner's dotted bar line) is more often a typo in text than a bar line
+    return last is not None and last.lastgroup == "barline" and ("|" in last["bar"] or "::" in last["bar"])

@@ -8,6 +8,7 @@ layer 0's input projection looked up from a table), not a call of ``nn.LSTM``.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import torch
@@ -111,12 +112,15 @@ def _put(state, rows, values):
 @torch.inference_mode()
 def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1, max_len: int = 3000,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int = 1337,
-           device: str | torch.device = "cpu", guide: bool = False, *, fast: bool = True,
-           stop_at_end: bool = True) -> list[Generated]:
+           device: str | torch.device = "cpu", *, guide: bool, fast: bool = True,
+           stop_at_end: bool = True, deadline: float | None = None) -> list[Generated]:
     """Sample ``num_tunes`` continuations of ``prime`` in one batch.
 
     With ``guide`` the ABC structure guide (guide.py) masks characters that would
-    break the tune and redraws bars or lines that do not add up or do not play.
+    break the tune and redraws bars or lines that do not add up or do not play
+    (no default: the public API, abcrnn.load_model(...).generate, guides by default,
+    the study's plain sampling does not). ``deadline`` (a time.monotonic() value)
+    stops a generation that runs past it with GenerationTimeout.
     ``fast=False`` steps through ``model.forward`` instead of step.Stepper (the
     reference path: same text up to float rounding). ``stop_at_end=False`` (plain
     sampling only) always draws ``max_len`` characters, for fixed-size benchmarks.
@@ -129,11 +133,26 @@ def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1,
     x = torch.tensor(prime_ids, device=device).repeat(num_tunes, 1)        # (B, P)
     logits, _, state = model(x)               # the prime in one call of the model
     step = Stepper(model).step if fast and isinstance(model, CharRNN) else _forward_step(model)
+    if deadline is not None:
+        step = _with_deadline(step, deadline)
     if guide:
         return _sample_guided(step, vocab, prime, logits[:, -1], state, max_len,
                               (temperature, top_k, top_p, gen))
     return _sample_plain(step, vocab, prime, x, logits[:, -1], state, max_len,
                          (temperature, top_k, top_p, gen), stop_at_end)
+
+
+class GenerationTimeout(TimeoutError):
+    """A generation ran past its deadline (sample(deadline=...))."""
+
+
+def _with_deadline(step, deadline: float):
+    """The step, checking the clock first, so a generation stops between two steps."""
+    def timed(ids, state):
+        if time.monotonic() > deadline:
+            raise GenerationTimeout("generation ran past its deadline")
+        return step(ids, state)
+    return timed
 
 
 def _forward_step(model):

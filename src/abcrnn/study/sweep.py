@@ -36,7 +36,6 @@ import tomllib
 
 from abcrnn.files import atomic_write
 from abcrnn.train.config import TrainConfig
-from abcrnn.model.charrnn import ModelConfig
 
 FIXED = {"out"}                          # set by the sweep itself, per run
 _ALWAYS = ["cell", "num_layers", "hidden_size", "dropout"]
@@ -147,7 +146,7 @@ def _validate(run: RunSpec) -> None:
             raise SweepError(f"run {run.name}: {k} = {v!r} should be {kind}")
     try:
         cfg = run.config(Path("."))
-        ModelConfig(1, cfg.cell, cfg.hidden_size, cfg.num_layers, cfg.dropout, cfg.embed_size)
+        cfg.model_config(1)
     except (TypeError, ValueError) as e:
         raise SweepError(f"run {run.name}: {e}") from None
 

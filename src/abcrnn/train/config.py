@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from abcrnn.model.config import ModelConfig
+
 
 @dataclass
 class TrainConfig:
@@ -55,6 +57,11 @@ class TrainConfig:
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
+
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        """The shape of the model these settings train, for a vocabulary of this size."""
+        return ModelConfig(vocab_size, self.cell, self.hidden_size, self.num_layers,
+                           self.dropout, self.embed_size)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:

@@ -24,7 +24,7 @@ from abcrnn.corpus.cache import encoded_corpus
 from abcrnn.model.tuneset import TuneSet
 from abcrnn.model.vocab import Vocab, VocabError
 from abcrnn.corpus.split import fingerprint, split_tunes
-from abcrnn.model.charrnn import CharRNN, ModelConfig
+from abcrnn.model.charrnn import CharRNN
 from abcrnn.train.optim import AdamW
 
 if TYPE_CHECKING:
@@ -107,8 +107,7 @@ class Run:
         if old and old[2]["corpus_fingerprint"] != self.fp:
             raise CheckpointError(f"--resume: {self.out} was trained on another corpus "
                                   "(fingerprint differs)")
-        self.model = old[0] if old else CharRNN(ModelConfig(
-            len(self.vocab), cfg.cell, cfg.hidden_size, cfg.num_layers, cfg.dropout, cfg.embed_size))
+        self.model = old[0] if old else CharRNN(cfg.model_config(len(self.vocab)))
         self.model.to(self.device).train()
         self.opt = make_optimizer(self.model, cfg)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)

@@ -15,13 +15,12 @@ import secrets
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 from abcrnn.notation.tunes import split_abc
-from abcrnn.model.checkpoint import load_checkpoint
+from abcrnn.api import load_model
 from abcrnn.tools.programs import MissingToolError
 from abcrnn.music.render import RenderError, render_tune, tune_filename
-from abcrnn.sampling.sample import sample, tunes_to_abc
+from abcrnn.sampling.sample import GenerationTimeout
 from abcrnn.web.schemas import GenerateRequest, GenerateResponse, Tune
 
 GENERATE_SECONDS = 60.0    # most one generation may compute
@@ -43,27 +42,6 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, detail: object = None):
         super().__init__(message)
         self.status, self.message, self.detail = status, message, detail
-
-
-class _Timeout(Exception):
-    pass
-
-
-class _Deadline:
-    """Stands in for the model in ``sample``: the same calls, but each step
-    first checks the clock, so a generation can be stopped between steps."""
-
-    def __init__(self, model, seconds: float):
-        self.model, self.deadline = model, time.monotonic() + seconds
-
-    def eval(self):
-        self.model.eval()
-        return self
-
-    def __call__(self, *args, **kwargs):
-        if time.monotonic() > self.deadline:
-            raise _Timeout
-        return self.model(*args, **kwargs)
 
 
 def header_line(field: str, value: str) -> str:
@@ -96,9 +74,8 @@ class Composer:
     """A loaded model and what the page needs to know about it."""
 
     def __init__(self, model_path, device: str = "cpu"):
-        self.path = Path(model_path)
-        self.model, self.vocab, self.meta = load_checkpoint(self.path, device=device)
-        self.device = device
+        self.model = load_model(model_path, device=device)
+        self.path, self.vocab, self.meta = self.model.path, self.model.vocab, self.model.meta
         self._lock = threading.Lock()
         self._queue: _Queue | None = None
 
@@ -123,16 +100,15 @@ class Composer:
             raise ApiError(503, "the composer is busy with other tunes; try again in a moment")
         try:
             start = time.monotonic()
-            runner = _Deadline(self.model, GENERATE_SECONDS)
-            samples = sample(runner, self.vocab, prime, req.num_tunes, req.max_len,
-                             req.temperature, req.top_k, req.top_p, seed, self.device, guide=req.guide)
-        except _Timeout:
+            made = self.model.generate(req.num_tunes, req.temperature, seed, prime, top_k=req.top_k,
+                                       top_p=req.top_p, max_len=req.max_len, guide=req.guide,
+                                       deadline=start + GENERATE_SECONDS)
+        except GenerationTimeout:
             raise ApiError(503, f"generation took longer than {GENERATE_SECONDS:g} s; "
                                 "ask for fewer or shorter tunes") from None
         finally:
             self._lock.release()
-        tunes = [Tune(abc=tunes_to_abc([s], first_x=i + 1).rstrip("\n") + "\n", ended=s.ended)
-                 for i, s in enumerate(samples)]
+        tunes = [Tune(abc=t.abc, ended=t.ended) for t in made]
         return GenerateResponse(tunes=tunes, seed=seed, prime=prime,
                                 seconds=round(time.monotonic() - start, 3))
 

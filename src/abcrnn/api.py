@@ -1,0 +1,145 @@
+"""abcrnn's Python API: load a model and generate tunes; read a corpus, train,
+evaluate and render. The command line and the web composer call these same
+functions, so all three share one path and one set of defaults.
+
+    import abcrnn
+    model = abcrnn.load_model()                       # the shipped model
+    tunes = model.generate(num_tunes=4, seed=7)       # guided, T = 1.0, as `abcrnn generate`
+    print(tunes[0].abc)
+    abcrnn.render(tunes, "out/four", formats=("mid", "svg"))
+
+``import abcrnn`` itself loads nothing (no torch); each name imports its work
+when it is first called.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+# the defaults of `abcrnn generate` (cli/core.py reads them from here)
+TEMPERATURE = 1.0
+MAX_LEN = 3000
+SEED_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Tune:
+    """One generated tune and how it was made."""
+    abc: str                 # clean ABC, starting with X:
+    ended: bool              # the model wrote <end> itself (False: max_len cut it off)
+    seed: int                # the seed of the generation that made it
+    index: int               # its place in that generation (0-based)
+    temperature: float
+    top_k: int
+    top_p: float
+    guide: bool
+    prime: str               # the text the model was started from (after <start>)
+
+    @property
+    def title(self) -> str:
+        return next((ln[2:].strip() for ln in self.abc.split("\n") if ln.startswith("T:")), "")
+
+    def __str__(self) -> str:
+        return self.abc
+
+
+class Model:
+    """A trained CharRNN with its vocabulary and training facts (model.json)."""
+
+    def __init__(self, path: str | Path | None = None, device: str = "cpu"):
+        from abcrnn.model.checkpoint import load_checkpoint
+        from abcrnn.model.device import pick_device
+        from abcrnn.resources import shipped_model
+        self.path = Path(path) if path is not None else shipped_model()
+        self.device = pick_device(device)
+        self.net, self.vocab, self.meta = load_checkpoint(self.path, device=self.device)
+
+    @property
+    def name(self) -> str:
+        """The model folder's name (``model`` for the shipped one)."""
+        return (self.path if self.path.is_dir() else self.path.parent).name
+
+    @property
+    def config(self):
+        return self.net.config
+
+    def generate(self, num_tunes: int = 1, temperature: float = TEMPERATURE, seed: int | None = None,
+                 prime: str | None = None, *, top_k: int = 0, top_p: float = 1.0,
+                 max_len: int = MAX_LEN, guide: bool = True, deadline: float | None = None) -> list[Tune]:
+        """Sample ``num_tunes`` tunes in one batch.
+
+        ``seed`` None draws a fresh one (each Tune records it); ``prime`` is ABC the
+        tunes start with (``\\n`` as a real newline); ``guide`` keeps them well-formed,
+        playable ABC (sampling/guide.py), False samples plainly as the study did;
+        temperature 0 is greedy. ``deadline`` (time.monotonic()) stops a generation
+        that runs past it (sampling.sample.GenerationTimeout)."""
+        from abcrnn.notation.tunes import START, format_tunebook, strip_markers
+        from abcrnn.sampling.sample import check_params, full_prime, sample
+        check_params(temperature, top_k, top_p, max_len, num_tunes)
+        seed = secrets.randbelow(2**32) if seed is None else _check_seed(seed)
+        start = full_prime(prime or START)
+        samples = sample(self.net, self.vocab, start, num_tunes, max_len, temperature, top_k, top_p,
+                         seed, self.device, guide=guide, deadline=deadline)
+        body = start[len(START):].lstrip("\n")
+        return [Tune(format_tunebook([strip_markers(s.text)], first_x=i + 1), s.ended, seed, i,
+                     temperature, top_k, top_p, guide, body) for i, s in enumerate(samples)]
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"seed must be a whole number from 0 to {SEED_MAX}, got {seed!r}")
+    return seed
+
+
+def load_model(path: str | Path | None = None, device: str = "cpu") -> Model:
+    """A model folder made by ``abcrnn train`` (or its model.json); None: the shipped model.
+    ``device``: ``cpu``, ``cuda`` or ``auto``."""
+    return Model(path, device)
+
+
+def load_corpus(path: str | Path | None = None):
+    """Every tune of a file, a folder of .abc/.txt files or ``music21:NAME`` (None: the
+    bundled corpus), as a corpus.read.Corpus (``.tunes``, ``.fragments``...)."""
+    from abcrnn.corpus.read import load_corpus as read
+    return read(path)
+
+
+def train(config=None, *, resume: bool = False, progress: bool = True, **settings) -> Model:
+    """Train a model (settings as ``abcrnn train``'s flags: ``train(out="out/run",
+    minutes=5, hidden_size=512)``, or a train.config.TrainConfig) and return its best
+    checkpoint."""
+    from abcrnn.train.config import TrainConfig
+    from abcrnn.train.loop import train as run
+    if config is None:
+        config = TrainConfig(**settings)
+    elif settings:
+        raise TypeError("give either a TrainConfig or settings, not both")
+    run(config, resume=resume, progress=progress)
+    return Model(config.out)
+
+
+def evaluate(tunes, corpus=None, workers: int = 2):
+    """Score tunes (Tune objects or ABC texts) against a corpus (None: the bundled one):
+    a music.evaluate.Report with per-tune rows and the aggregate."""
+    from abcrnn.music.evaluate import evaluate_tunes
+    texts = [t.abc if isinstance(t, Tune) else str(t) for t in tunes]
+    ended = [t.ended for t in tunes] if all(isinstance(t, Tune) for t in tunes) else None
+    reference = corpus if isinstance(corpus, list) else load_corpus(corpus).tunes
+    return evaluate_tunes(texts, reference, ended, workers=workers)
+
+
+def render(tunes, out_dir: str | Path, formats=None, tunebook: bool = False, title: str = "abcrnn tunebook"):
+    """Render tunes (Tune objects, ABC texts, or one ABC text of several tunes) into
+    ``out_dir``: MIDI, WAV, MP3, SVG, PDF, PNG (``formats``, default all), or with
+    ``tunebook`` an index.html with every tune's score, audio and ABC."""
+    from abcrnn.music.render import FORMATS, render_file
+    from abcrnn.music.tunebook import write_tunebook
+    from abcrnn.notation.tunes import split_abc
+    if isinstance(tunes, str):
+        texts = split_abc(tunes)
+    else:
+        texts = [t.abc if isinstance(t, Tune) else str(t) for t in tunes]
+    if tunebook:
+        return write_tunebook(texts, out_dir, title=title)
+    return render_file("\n\n".join(texts), out_dir, formats or FORMATS)

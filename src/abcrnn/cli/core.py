@@ -1,0 +1,256 @@
+"""The pipeline's commands: corpus, train, generate, evaluate, render, serve.
+Each one parses nothing itself (main.py builds the parser) and calls abcrnn.api
+or the module that does the work; errors a user can fix are UserError."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+from abcrnn.cli.common import DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_folder, flag, read_tunes
+
+
+def cmd_corpus(args) -> None:
+    from abcrnn.corpus.read import load_corpus
+    from abcrnn.notation.tunes import wrap
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.corpus.split import split_tunes
+    corpus = load_corpus(args.path)
+    vocab = Vocab.from_texts([wrap(t) for t in corpus.tunes])
+    train_ids, val_ids = split_tunes(len(corpus.tunes), args.val_frac, args.seed)
+    chars = lambda ids: sum(len(wrap(corpus.tunes[i])) for i in ids)  # noqa: E731
+    print(f"files:       {len(corpus.sources)}")
+    print(f"tunes:       {len(corpus.tunes)}")
+    print(f"fragments:   {len(corpus.fragments)} dropped (no K: field or no notes); "
+          f"{corpus.rejoined} tunes cut in two by a stray <end>/<start> were rejoined")
+    print(f"characters:  {corpus.num_chars:,} in tunes, {chars(range(len(corpus.tunes))):,} with markers")
+    print(f"vocabulary:  {len(vocab)} characters: {''.join(vocab.itos)!r}")
+    print(f"split:       train {len(train_ids)} tunes ({chars(train_ids):,} chars), "
+          f"val {len(val_ids)} tunes ({chars(val_ids):,} chars), seed {args.seed}")
+
+
+def _train_parser(sub) -> None:
+    from abcrnn.train.config import TrainConfig
+    p = sub.add_parser("train", help="train a model on a corpus")
+    for f in fields(TrainConfig):
+        helptext = f"default {f.default!r}" + (" (the bundled corpus)" if f.name == "corpus" else "")
+        if f.name == "split_seed":
+            helptext = "seed of the train/val split (default: --seed)"
+        if isinstance(f.default, bool):
+            p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=helptext)
+        else:
+            kind = type(f.default) if f.default is not MISSING else str
+            p.add_argument(flag(f.name), type=kind, default=None, help=helptext)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_train(args) -> None:
+    from abcrnn.api import train
+    from abcrnn.train.config import TrainConfig
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+             if getattr(args, f.name, None) is not None}
+    base = {"corpus": str(DEFAULT_CORPUS)}
+    check_out_folder(Path(given.get("out", TrainConfig.out)))
+    if args.resume:
+        last = Path(given.get("out", TrainConfig.out)) / "last.json"
+        if not last.is_file():
+            raise UserError(f"--resume: no checkpoint at {last}")
+        from abcrnn.model.checkpoint import read_meta
+        base = read_meta(last)[1]["train_config"]
+        changed = [k for k in ("cell", "hidden_size", "num_layers", "embed_size")
+                   if k in given and given[k] != base[k]]
+        if changed:
+            raise UserError("--resume cannot change the model's shape: " + ", ".join(map(flag, changed)))
+    elif "seed" in given and "split_seed" not in given:
+        base["split_seed"] = given["seed"]
+    cfg = TrainConfig.from_dict({**base, **given})
+    meta = train(cfg, resume=args.resume, progress=not args.quiet).meta
+    if meta["history"] and os.environ.get("RANK", "0") == "0":    # under torchrun, rank 0 reports
+        h = meta["history"][-1]
+        print(f"step {h['step']}: train {h['train_loss']:.4f}, val {h['val_loss']:.4f} nats/char; "
+              f"best val {meta['best_val_loss']:.4f}; {h['chars_per_s']:,} chars/s; saved in {cfg.out}")
+
+
+def cmd_generate(args) -> None:
+    from abcrnn.api import load_model
+    from abcrnn.files import atomic_write
+    from abcrnn.sampling.sample import check_params
+    check_params(args.temperature, args.top_k, args.top_p, args.max_len, args.num_tunes)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        if out.is_dir():
+            raise UserError(f"--out {out} is a folder; give a file name")
+        if not out.parent.is_dir():
+            raise UserError(f"output folder {out.parent} "
+                            + ("is a file, not a folder" if out.parent.exists() else "does not exist"))
+        if not os.access(out.parent, os.W_OK):
+            raise UserError(f"cannot write in {out.parent} (permission denied)")
+    model = load_model(args.model, device=args.device)
+    prime = args.prime.replace("\\n", "\n")
+    tunes = model.generate(args.num_tunes, args.temperature, args.seed, prime, top_k=args.top_k,
+                           top_p=args.top_p, max_len=args.max_len, guide=args.guide)
+    text = "\n\n".join(t.abc.rstrip("\n") for t in tunes) + "\n"
+    ended = sum(t.ended for t in tunes)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        # a sidecar keeps what the ABC cannot: did each tune end at <end>, and how it was made
+        meta = {"model": str(args.model), "prime": prime, "temperature": args.temperature,
+                "top_k": args.top_k, "top_p": args.top_p, "max_len": args.max_len, "seed": args.seed,
+                "guide": args.guide, "ended": [t.ended for t in tunes]}
+        try:
+            atomic_write(out, text)
+            atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
+        except OSError as e:     # name the file asked for, not atomic_write's temporary one
+            raise UserError(f"cannot write {out}: {e.strerror}") from None
+    print(f"{len(tunes)} tunes, {ended} ended at <end>" + (f"; written to {out}" if out else ""),
+          file=sys.stderr)
+
+
+def _read_ended(src: Path, n: int) -> list[bool] | None:
+    """Per-tune "ended at <end>" flags from the sidecar ``generate --out`` writes, if they fit."""
+    side = src.with_name(src.name + ".json")
+    try:
+        ended = json.loads(side.read_text())["ended"] if side.is_file() else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    # a file edited since generation no longer lines up with its flags
+    return ended if isinstance(ended, list) and len(ended) == n else None
+
+
+def _quality_rows(quality: str, src: Path, tunes: list[str]) -> list[dict]:
+    """Per-tune quality rows for the tunebook: scored now against a corpus, or read
+    from the evaluation.json that `abcrnn evaluate --out` wrote for the same file."""
+    from abcrnn.corpus.read import load_corpus
+    from abcrnn.music.evaluate import evaluate_tunes, quality_row
+    if quality.endswith(".json"):
+        raw = json.loads(Path(quality).read_text())["rows"]
+        if len(raw) != len(tunes):
+            raise UserError(f"{quality} scores {len(raw)} tunes, {src} holds {len(tunes)}")
+    else:
+        raw = evaluate_tunes(tunes, load_corpus(quality).tunes, _read_ended(src, len(tunes))).rows
+    return [quality_row(r) for r in raw]
+
+
+def cmd_render(args) -> None:
+    from abcrnn.music.render import FORMATS, render_file
+    src = Path(args.input)
+    tunes = read_tunes(src)
+    out = Path(args.out)
+    if args.tunebook:
+        from abcrnn.music.tunebook import write_tunebook
+        rows = _quality_rows(args.quality, src, tunes) if args.quality else None
+        index = write_tunebook(tunes, out, rows, title=args.title or src.stem)
+        print(f"{len(tunes)} tunes rendered; tunebook: {index}")
+        return
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip()) if args.formats else FORMATS
+    results = render_file("\n\n".join(tunes), out, formats)
+    print(f"{len(results)} tunes rendered into {out} ({', '.join(formats)})")
+
+
+def cmd_evaluate(args) -> None:
+    from abcrnn.music.evaluate import evaluate_corpus, evaluate_tunes, format_table, write_report
+    from abcrnn.corpus.read import load_corpus
+    corpus = load_corpus(args.corpus).tunes
+    reference = evaluate_corpus(corpus, workers=args.workers)
+    report = reference
+    if args.tunes:
+        src = Path(args.tunes)
+        tunes = read_tunes(src)
+        report = evaluate_tunes(tunes, corpus, _read_ended(src, len(tunes)), workers=args.workers)
+    print(format_table(report, reference, label="generated") if args.tunes
+          else format_table(report, label="corpus"))
+    if args.out:
+        paths = write_report(report, args.out)
+        if args.tunes:
+            write_report(reference, Path(args.out) / "corpus")
+        print("written: " + ", ".join(map(str, paths)))
+
+
+def cmd_serve(args) -> None:
+    import socket
+    try:
+        import uvicorn
+
+        from abcrnn.web.app import create_app
+    except ImportError as e:
+        raise UserError(f"the web composer needs {e.name}: run `make setup`") from None
+    # Fail with one clear line if the port is taken, before loading the model.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((args.host, args.port))
+        except OSError as e:
+            raise UserError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
+                            "choose another --port") from None
+    app = create_app(args.model, device=args.device)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"abcrnn: listening on {args.host}: anyone who can reach this machine can use it",
+              file=sys.stderr)
+    print(f"abcrnn: composer at http://{host}:{args.port}/  (API docs at /docs; Ctrl-C stops)",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+def add_parsers(sub) -> None:
+    """corpus, train, generate, evaluate, render, serve, in the order of the pipeline."""
+
+    p = sub.add_parser("corpus", help="describe a corpus: tunes, characters, vocabulary, split")
+    p.add_argument("path", nargs="?", default=str(DEFAULT_CORPUS))
+    p.add_argument("--val-frac", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=1337, help="split seed")
+    p.set_defaults(func=cmd_corpus)
+
+    _train_parser(sub)
+    sub.choices["train"].set_defaults(func=cmd_train)
+
+    p = sub.add_parser("generate", help="sample tunes from a trained model")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
+    p.add_argument("--prime", default="<start>", help=r"text to start from; \n means newline")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
+    p.add_argument("--top-k", type=int, default=0, help="0 = off")
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--max-len", type=int, default=3000, help="characters per tune")
+    p.add_argument("--num-tunes", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--guide", action=argparse.BooleanOptionalAction, default=True,
+                   help="structure-aware decoding (masks, bar and line redraws); "
+                        "--no-guide samples plainly, as the study did")
+    p.add_argument("--out", help="write ABC here (default: stdout)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("evaluate", help="music-quality metrics of tunes (or of the corpus alone)")
+    p.add_argument("tunes", nargs="?", help="an .abc file; without it the corpus itself is scored")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="reference corpus (default: bundled)")
+    p.add_argument("--out", help="folder for evaluation.json and evaluation.csv")
+    p.add_argument("--workers", type=int, default=2, help="parallel abc2midi runs")
+    p.add_argument("--seed", type=int, default=0, help="unused (evaluation is deterministic)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("render", help="ABC -> MIDI, WAV, MP3, SVG, PDF, PNG (and an HTML tunebook)")
+    p.add_argument("input", help="an .abc file with one or more tunes")
+    p.add_argument("--out", default="out/render", help="output folder (created if missing)")
+    p.add_argument("--formats", help="comma-separated subset of mid,wav,mp3,svg,pdf,png (default: all)")
+    p.add_argument("--tunebook", action="store_true", help="write index.html with score, audio, ABC")
+    p.add_argument("--quality", metavar="CORPUS|JSON",
+                   help="with --tunebook: each tune's quality row, scored against CORPUS or read "
+                        "from the evaluation.json of `abcrnn evaluate --out`")
+    p.add_argument("--title", help="tunebook title")
+    p.add_argument("--seed", type=int, default=0, help="unused (rendering is deterministic)")
+    p.set_defaults(func=cmd_render)
+
+
+    p = sub.add_parser("serve", help="web page to compose, edit, play and download tunes")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--seed", type=int, default=0, help="unused (each request carries its own seed)")
+    p.set_defaults(func=cmd_serve)
