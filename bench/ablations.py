@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import run as bench
 
 from abcrnn.model.charrnn import CharRNN
-from abcrnn.train.config import TrainConfig
-from abcrnn.train.loop import clip_grads, estimate_loss, train_step
-from abcrnn.train.runstate import make_optimizer, prepare
+from abcrnn.training.config import TrainConfig
+from abcrnn.training.loop import clip_grads, estimate_loss, train_step
+from abcrnn.training.runstate import make_optimizer, prepare
 from abcrnn.resources import bundled_corpus
 
 

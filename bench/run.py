@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))      # run from a checkout without installing, too
 
 from abcrnn.model.charrnn import CharRNN
-from abcrnn.train.config import TrainConfig
-from abcrnn.train.runstate import make_optimizer, prepare
-from abcrnn.train.loop import train_step
+from abcrnn.training.config import TrainConfig
+from abcrnn.training.runstate import make_optimizer, prepare
+from abcrnn.training.loop import train_step
 from abcrnn.resources import bundled_corpus
 
 TARGETS = {"train_over_kernel": (">=", 0.85), "train_over_naive": (">=", 100.0),

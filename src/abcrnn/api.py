@@ -109,8 +109,8 @@ def train(config=None, *, resume: bool = False, progress: bool = True, **setting
     """Train a model (settings as ``abcrnn train``'s flags: ``train(out="out/run",
     minutes=5, hidden_size=512)``, or a train.config.TrainConfig) and return its best
     checkpoint."""
-    from abcrnn.train.config import TrainConfig
-    from abcrnn.train.loop import train as run
+    from abcrnn.training.config import TrainConfig
+    from abcrnn.training.loop import train as run
     if config is None:
         config = TrainConfig(**settings)
     elif settings:

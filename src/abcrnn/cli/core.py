@@ -33,7 +33,7 @@ def cmd_corpus(args) -> None:
 
 
 def _train_parser(sub) -> None:
-    from abcrnn.train.config import TrainConfig
+    from abcrnn.training.config import TrainConfig
     p = sub.add_parser("train", help="train a model on a corpus")
     for f in fields(TrainConfig):
         helptext = f"default {f.default!r}" + (" (the bundled corpus)" if f.name == "corpus" else "")
@@ -50,7 +50,7 @@ def _train_parser(sub) -> None:
 
 def cmd_train(args) -> None:
     from abcrnn.api import train
-    from abcrnn.train.config import TrainConfig
+    from abcrnn.training.config import TrainConfig
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name, None) is not None}
     base = {"corpus": str(DEFAULT_CORPUS)}

@@ -191,7 +191,7 @@ def validation_tunes(model_path, doc: dict, fallback_corpus=None) -> tuple[list[
     import json
 
     from abcrnn.corpus.read import load_corpus
-    from abcrnn.train.config import TrainConfig
+    from abcrnn.training.config import TrainConfig
     from abcrnn.corpus.split import fingerprint, split_tunes
     cfg = TrainConfig.from_dict(doc.get("train_config") or {})
     tried = [p for p in (cfg.corpus, fallback_corpus) if p]

@@ -35,7 +35,7 @@ from pathlib import Path
 import tomllib
 
 from abcrnn.files import atomic_write
-from abcrnn.train.config import TrainConfig
+from abcrnn.training.config import TrainConfig
 
 FIXED = {"out"}                          # set by the sweep itself, per run
 _ALWAYS = ["cell", "num_layers", "hidden_size", "dropout"]

@@ -117,3 +117,21 @@ def check_abc(tune: str, timeout: float = TIMEOUT) -> MidiCheck:
     if midi is None and not check.errors:
         check.errors.append(Message("Error", 0, 0, "no MIDI file written"))
     return check
+
+
+_BAR_WARNING = re.compile(r"^Warning in line-char (\d+)-(\d+) : Track \d+ Bar \d+ has \S+ time units"
+                          r" while the time signature has \S+( in repeat)?")
+
+
+def abc2midi_bar_warnings(output: str, repeats: bool = False) -> set[tuple[int, int]]:
+    """(line, column) of the bar lines abc2midi warns about ("Bar N has X time units...").
+
+    Warnings ending in "in repeat" come from abc2midi replaying a repeat, where it
+    joins the bar before ``:|`` with the first bar of the repeat; they are left
+    out unless ``repeats``."""
+    found = set()
+    for line in output.splitlines():
+        m = _BAR_WARNING.match(line)
+        if m and (repeats or not m.group(3)):
+            found.add((int(m.group(1)), int(m.group(2))))
+    return found

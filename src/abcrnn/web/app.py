@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import threading
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -24,7 +27,8 @@ from abcrnn.web import schemas
 from abcrnn.web.service import KEYS, LENGTHS, METERS, ApiError, Composer, Renderer
 from abcrnn.resources import web_static
 from abcrnn.web.assets import VENDOR, vendor_file
-from abcrnn.web.soundfont import GM_NAMES, MANIFEST, samples_dir
+from abcrnn.tools.programs import MissingToolError
+from abcrnn.web.soundfont import GM_NAMES, MANIFEST, make_soundfont, samples_dir
 
 MAX_BODY = 64 * 1024                    # bytes; the largest valid body is ~21 KB
 MEDIA = {"mid": "audio/midi", "mp3": "audio/mpeg", "wav": "audio/wav"}
@@ -41,6 +45,22 @@ def sound_instrument() -> str | None:
     except (OSError, ValueError, KeyError):
         return None
     return name if (samples_dir() / f"{name}-mp3").is_dir() else None
+
+
+_SAMPLES_LOCK = threading.Lock()
+
+
+def _render_samples() -> None:
+    """make_soundfont() for the server, saying in one line what happened (never raises)."""
+    with _SAMPLES_LOCK:              # two apps in one process render once
+        if sound_instrument() is not None:
+            return
+        print(f"abcrnn: rendering the player's note samples into {samples_dir()} (once; ~20 s)",
+              file=sys.stderr)
+        try:
+            make_soundfont()
+        except (MissingToolError, OSError, ValueError, subprocess.SubprocessError) as e:
+            print(f"abcrnn: the page will play no sound: {e}", file=sys.stderr)
 
 
 def _error(status: int, message: str, detail: object = None) -> JSONResponse:
@@ -191,9 +211,15 @@ def _api_routes(app: FastAPI, composer: Composer, renderer: Renderer) -> None:
         return file_response(req.abc, req.format)
 
 
-def create_app(model_path, device: str = "cpu") -> FastAPI:
-    """The app, with the model at ``model_path`` loaded once (CheckpointError if it can't be)."""
+def create_app(model_path, device: str = "cpu", render_samples: bool = True) -> FastAPI:
+    """The app, with the model at ``model_path`` loaded once (CheckpointError if it can't be).
+
+    Without note samples in the user cache (a wheel installed anywhere, a fresh cache)
+    they are rendered in the background on first use (``render_samples``): the page
+    plays once they are there (/api/health says ``sound``)."""
     composer, renderer = Composer(model_path, device), Renderer()
+    if render_samples and sound_instrument() is None:
+        threading.Thread(target=_render_samples, name="note-samples", daemon=True).start()
     app = FastAPI(title="abcrnn", version=__version__, docs_url=None, redoc_url=None,
                   description="Compose folk tunes in ABC notation with a character-level RNN, "
                               "and render them to MIDI or audio. Errors are JSON: "

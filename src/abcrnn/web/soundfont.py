@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from abcrnn.files import atomic_write
 from abcrnn.resources import user_cache
 from abcrnn.tools.programs import MissingToolError, require_tool, soundfont_path
 
@@ -152,7 +153,7 @@ def make_soundfont(out: Path | None = None, instrument: str = DEFAULT_INSTRUMENT
         _encode(s, lame, fresh / f"{note_name(p)}.mp3")
     shutil.rmtree(dest, ignore_errors=True)
     fresh.rename(dest)
-    (out / MANIFEST).write_text(json.dumps(_settings(instrument, soundfont)))
+    atomic_write(out / MANIFEST, json.dumps(_settings(instrument, soundfont)))
     return dest
 
 

@@ -20,8 +20,8 @@ from abcrnn.model.tuneset import TuneSet
 from abcrnn.model.vocab import Vocab
 from abcrnn.corpus.encode import encode_tunes
 from abcrnn.corpus.split import fingerprint
-from abcrnn.train.config import TrainConfig
-from abcrnn.train.runstate import prepare
+from abcrnn.training.config import TrainConfig
+from abcrnn.training.runstate import prepare
 
 HAS_MUSIC21 = importlib.util.find_spec("music21") is not None
 

@@ -17,7 +17,7 @@ import torch
 from abcrnn.corpus.read import load_corpus
 from abcrnn.model.device import pick_device
 from abcrnn.notation.tunes import wrap
-from abcrnn.train import ddp
+from abcrnn.training import ddp
 from abcrnn.model.checkpoint import CheckpointError, load_checkpoint, optimizer_tensors, restore_optimizer, save_checkpoint
 from abcrnn.files import atomic_write
 from abcrnn.corpus.cache import encoded_corpus
@@ -25,10 +25,10 @@ from abcrnn.model.tuneset import TuneSet
 from abcrnn.model.vocab import Vocab, VocabError
 from abcrnn.corpus.split import fingerprint, split_tunes
 from abcrnn.model.charrnn import CharRNN
-from abcrnn.train.optim import AdamW
+from abcrnn.training.optim import AdamW
 
 if TYPE_CHECKING:
-    from abcrnn.train.config import TrainConfig
+    from abcrnn.training.config import TrainConfig
 
 
 def prepare(cfg: TrainConfig, vocab: Vocab | None = None):

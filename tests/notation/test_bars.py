@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abcrnn.notation.bars import abc2midi_bar_warnings, bar_report
+from abcrnn.notation.bars import bar_report
+from abcrnn.tools.abc2midi import abc2midi_bar_warnings
 from abcrnn.notation.meter import parse_length, parse_meter
 from abcrnn.resources import bundled_corpus
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from conftest import tiny_model
 
-from abcrnn.train.config import TrainConfig
-from abcrnn.train.runstate import make_optimizer
+from abcrnn.training.config import TrainConfig
+from abcrnn.training.runstate import make_optimizer
 
 
 def test_weight_decay_shrinks_weight_matrices_but_not_biases_or_embedding(vocab):

@@ -25,7 +25,7 @@ GRAD_SCRIPT = textwrap.dedent('''
     from torch.nn.parallel import DistributedDataParallel
     from abcrnn.model.charrnn import CharRNN
     from abcrnn.model.config import ModelConfig
-    from abcrnn.train.ddp import rank_weighted
+    from abcrnn.training.ddp import rank_weighted
     dist.init_process_group("gloo")
     rank = dist.get_rank()
     torch.manual_seed(0)

@@ -213,7 +213,7 @@ def test_docs_work_offline(client):
 
 # --- note samples for abcjs ----------------------------------------------
 
-ABCJS_SRC = Path(__file__).resolve().parents[1] / "node_modules" / "abcjs" / "src" / "synth"
+ABCJS_SRC = Path(__file__).resolve().parents[2] / "node_modules" / "abcjs" / "src" / "synth"
 
 
 def test_note_names_match_abcjs():

@@ -54,8 +54,8 @@ from pathlib import Path
 
 import abcrnn.files as F
 import abcrnn.model.checkpoint as C
-import abcrnn.train.loop as T
-import abcrnn.train.runstate as R
+import abcrnn.training.loop as T
+import abcrnn.training.runstate as R
 from abcrnn.cli.main import main
 
 fault, at, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]

@@ -22,7 +22,7 @@ from abcrnn.resources import shipped_model
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ABCRNN_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = ROOT / ("docs/img/web.png" if os.environ.get("ABCRNN_DOCS_SCREENSHOT") else "out/web.png")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

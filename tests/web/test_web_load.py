@@ -29,7 +29,7 @@ from abcrnn.cli.main import build_parser, main
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONCURRENT = 50
 SECRETS = ("root:", "[project]", "def create_app", "import ")     # /etc/passwd, pyproject, sources
 

@@ -18,16 +18,16 @@ from contextlib import nullcontext
 
 import torch
 
-from abcrnn.train import ddp
+from abcrnn.training import ddp
 from abcrnn.files import atomic_write
-from abcrnn.train.config import TrainConfig  # also re-exported: its home before config.py
+from abcrnn.training.config import TrainConfig  # also re-exported: its home before config.py
 from abcrnn.model.tuneset import TuneSet
-from abcrnn.train.ddp import rank_weighted
+from abcrnn.training.ddp import rank_weighted
 from abcrnn.model.charrnn import CharRNN
 
 # the run's state and its preparation live in runstate.py; re-exported here, where
 # callers (cli, bench, tests) have always found them
-from abcrnn.train.runstate import Run, write_history
+from abcrnn.training.runstate import Run, write_history
 
 
 def get_lr(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:

@@ -10,7 +10,7 @@ from abcrnn.notation.bars import bar_report
 from abcrnn.notation.barscan import IncrementalBars
 from abcrnn.resources import bundled_corpus
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 VOICES = """X:1
 T:Two voices, overlays and meter changes

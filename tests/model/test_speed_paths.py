@@ -109,7 +109,7 @@ def test_negative_target_val_loss_is_one_clear_error(tmp_path, corpus_file, caps
 
 @pytest.mark.parametrize("max_norm", [1e-3, 1.0, 1e3])
 def test_clip_grads_matches_torchs_clip_grad_norm(vocab, max_norm):
-    from abcrnn.train.loop import clip_grads
+    from abcrnn.training.loop import clip_grads
     a, b = tiny_model(vocab, num_layers=2), tiny_model(vocab, num_layers=2)
     idx = torch.randint(len(vocab), (3, 10))
     for model in (a, b):
@@ -137,8 +137,8 @@ def _train_a_little(model, opt, steps=4, seed=0):
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
 def test_our_adamw_updates_like_torchs_fused_adamw_bit_for_bit(vocab, weight_decay):
-    from abcrnn.train.config import TrainConfig
-    from abcrnn.train.runstate import make_optimizer
+    from abcrnn.training.config import TrainConfig
+    from abcrnn.training.runstate import make_optimizer
     a, b = tiny_model(vocab, num_layers=2), tiny_model(vocab, num_layers=2)
     ours = make_optimizer(a, TrainConfig(lr=0.01, weight_decay=weight_decay))
     twin = dict(zip(a.parameters(), b.parameters()))           # a's parameter -> b's
@@ -154,7 +154,7 @@ def test_our_adamw_updates_like_torchs_fused_adamw_bit_for_bit(vocab, weight_dec
 def test_optimizer_state_moves_between_ours_and_torchs(vocab):
     import copy
 
-    from abcrnn.train.optim import AdamW
+    from abcrnn.training.optim import AdamW
     a, b, c = (tiny_model(vocab) for _ in range(3))
     theirs = torch.optim.AdamW(a.parameters(), lr=0.01, fused=True)
     _train_a_little(a, theirs)
@@ -181,9 +181,9 @@ def test_training_start_up_does_not_import_torch_dynamo(vocab):
     code = ("import sys, torch\n"
             "from abcrnn.model.charrnn import CharRNN\n"
             "from abcrnn.model.config import ModelConfig\n"
-            "from abcrnn.train.config import TrainConfig\n"
-            "from abcrnn.train.loop import train_step\n"
-            "from abcrnn.train.runstate import make_optimizer\n"
+            "from abcrnn.training.config import TrainConfig\n"
+            "from abcrnn.training.loop import train_step\n"
+            "from abcrnn.training.runstate import make_optimizer\n"
             "m = CharRNN(ModelConfig(20, hidden_size=8, embed_size=4))\n"
             "opt = make_optimizer(m, TrainConfig())\n"
             "idx = torch.randint(20, (2, 6))\n"

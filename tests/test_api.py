@@ -1,0 +1,92 @@
+"""The public Python API (abcrnn.load_model(...).generate(...) and friends) and the
+README's example, run as written."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TUNES, marked
+
+import abcrnn
+from abcrnn.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_abcrnn_is_cheap_and_lists_its_api():
+    code = "import sys, abcrnn; print(sorted(m for m in sys.modules if m.startswith(('torch', 'abcrnn.'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert set(abcrnn.__all__) <= set(dir(abcrnn)) and callable(abcrnn.load_model)
+    with pytest.raises(AttributeError):
+        abcrnn.no_such_thing          # noqa: B018
+
+
+def test_generate_gives_tunes_with_their_facts():
+    model = abcrnn.load_model()
+    tunes = model.generate(num_tunes=2, seed=7, max_len=400)
+    assert [t.index for t in tunes] == [0, 1] and {t.seed for t in tunes} == {7}
+    assert all(t.abc.startswith(f"X:{i + 1}\n") and t.guide and t.temperature == 1.0
+               for i, t in enumerate(tunes))
+    assert [t.abc for t in model.generate(num_tunes=2, seed=7, max_len=400)] == [t.abc for t in tunes]
+    fresh = model.generate(seed=None, max_len=200)[0]
+    assert model.generate(seed=fresh.seed, max_len=200)[0].abc == fresh.abc
+
+
+def test_the_cli_and_the_api_write_the_same_tunes(tmp_path, capsys):
+    assert main(["generate", "--num-tunes", "3", "--seed", "11", "--max-len", "500"]) == 0
+    cli = capsys.readouterr().out
+    api = abcrnn.load_model().generate(num_tunes=3, seed=11, max_len=500)
+    assert cli == "\n\n".join(t.abc.rstrip("\n") for t in api) + "\n"
+
+
+def test_generate_refuses_bad_settings_in_words():
+    model = abcrnn.load_model()
+    for kw, words in [({"temperature": -1}, "temperature"), ({"seed": -3}, "seed"),
+                      ({"seed": 1.5}, "seed"), ({"num_tunes": 0}, "num-tunes")]:
+        with pytest.raises(ValueError, match=words):
+            model.generate(**kw)
+
+
+def test_train_evaluate_render_and_load_corpus_on_a_tiny_corpus(tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_bytes(marked(TUNES).encode())
+    assert len(abcrnn.load_corpus(corpus).tunes) == len(TUNES)
+    model = abcrnn.train(corpus=str(corpus), out=str(tmp_path / "run"), max_steps=4, eval_interval=2,
+                         hidden_size=16, embed_size=8, seq_len=16, progress=False)
+    assert model.meta["step"] == 4 and (tmp_path / "run" / "model.json").is_file()
+    tunes = model.generate(num_tunes=2, seed=1, max_len=120)
+    report = abcrnn.evaluate(tunes, corpus=TUNES)
+    assert report.aggregate["n_tunes"] == 2 and [r["ended"] for r in report.rows] == [t.ended for t in tunes]
+    files = abcrnn.render(TUNES[:2], tmp_path / "r", formats=("mid",))
+    assert [sorted(f) for f in files] == [["mid"], ["mid"]] and all(f["mid"].stat().st_size for f in files)
+
+
+def readme_python() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks, "the README has no Python example"
+    return blocks[0]
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_as_written(tmp_path):
+    out = subprocess.run([sys.executable, "-c", readme_python()], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "X:1" in out.stdout
+    assert list((tmp_path / "out" / "api-demo").glob("*.svg"))
+
+
+def test_the_api_names_are_not_shadowed_by_subpackages():
+    """A subpackage imported as abcrnn.<name> becomes an attribute of abcrnn: none may
+    share a name with the API (abcrnn.train was once the training subpackage)."""
+    import importlib
+    import pkgutil
+    for sub in pkgutil.iter_modules(abcrnn.__path__):
+        if sub.name != "__main__":                  # that one runs the command line
+            importlib.import_module(f"abcrnn.{sub.name}")
+    for name in abcrnn.__all__:
+        assert not isinstance(getattr(abcrnn, name), type(abcrnn)), name
