@@ -177,14 +177,14 @@ def test_body_only_correlates_over_body_characters_alone(vocab):
 
 
 def test_mean_shift_in_sd_is_the_units_inside_minus_outside_mean_over_its_sd():
-    from abcrnn.study.neuronreport import _shift
+    from abcrnn.study.neuronreport import mean_shift
     g = torch.Generator().manual_seed(2)
     f = (torch.rand(4000, generator=g) < 0.05).double()
     x = torch.randn(4000, generator=g, dtype=torch.float64) + 3 * f
     r = float(neurons.correlate(x[:, None], f[:, None])[0, 0])
     expected = float((x[f == 1].mean() - x[f == 0].mean()) / x.std(unbiased=False))
-    assert _shift("in_chord_symbol", float(f.mean()), r)["mean_shift_sd"] == pytest.approx(expected, abs=0.01)
-    assert _shift("bar_position", 0.3, r) == {}                  # not a 0/1 feature
+    assert mean_shift("in_chord_symbol", float(f.mean()), r)["mean_shift_sd"] == pytest.approx(expected, abs=0.01)
+    assert mean_shift("bar_position", 0.3, r) == {}                  # not a 0/1 feature
 
 
 def test_unknown_feature_is_refused():

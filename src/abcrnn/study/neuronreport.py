@@ -26,7 +26,7 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _shift(name: str, p: float, r: float) -> dict:
+def mean_shift(name: str, p: float, r: float) -> dict:
     """For a 0/1 feature of base rate p, the unit's mean inside minus outside in units of
     its overall SD: r / sqrt(p(1-p)). A rare feature caps r (p = 0.002 and a shift of 4 SD
     give r = 0.18), so this says more than r about how strongly the unit responds."""
@@ -50,7 +50,7 @@ def summary(a: Analysis, k: int) -> dict:
         others = sorted((j for j in range(len(a.names)) if j != i), key=lambda j: -abs(float(a.r[j, u])))
         feats[name] = {"base_rate": round(a.base_rate[i], 4),
                        "best": {"neuron": spec(best), "r": round(best_r, 4),
-                                **_shift(name, a.base_rate[i], best_r)},
+                                **mean_shift(name, a.base_rate[i], best_r)},
                        "best_hidden": {"neuron": spec(a.units[h]), "r": round(float(r[h]), 4)},
                        "best_also": {a.names[j]: round(float(a.r[j, u]), 4) for j in others[:3]},
                        "best_positive": {"neuron": spec(a.units[hi]), "r": round(float(r[hi]), 4)},
