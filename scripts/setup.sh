@@ -25,8 +25,9 @@ PY=${PYTHON:-python3}
 .venv/bin/python -c "import torch" 2>/dev/null \
   || { .venv/bin/pip install -q torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true; }
 .venv/bin/python -c "import torch" || { echo "setup: torch did not install" >&2; exit 1; }
-# corpora: music21, whose package ships the ABC collections (essenFolksong...) for --corpus music21:NAME
-.venv/bin/pip install -q -e '.[dev,corpora]' 2>&1 | grep -v "^WARNING: Location" || true
+# corpora: music21, whose package ships the ABC collections (essenFolksong...) for --corpus music21:NAME;
+# eval: scikit-learn for abcrnn evaluate --c2st
+.venv/bin/pip install -q -e '.[dev,corpora,eval]' 2>&1 | grep -v "^WARNING: Location" || true
 # Front-end assets for `abcrnn serve`, exactly as locked. --ignore-scripts:
 # swagger-ui-dist's dependency @scarf/scarf sends install analytics from a postinstall script.
 if [ ! -d node_modules/abcjs ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

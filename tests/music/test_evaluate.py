@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from abcrnn.music.evaluate import AGGREGATE_FIELDS, HISTOGRAMS, ROW_FIELDS, body_text, evaluate_corpus, evaluate_tunes, format_table, write_report
+from abcrnn.music.evaluate import AGGREGATE_FIELDS, ROW_FIELDS, body_text, evaluate_corpus, evaluate_tunes
+from abcrnn.music.report import HISTOGRAMS, format_table, write_report
 from abcrnn.music.musicstats import kl_divergence, midi_histograms, overlap
 from abcrnn.music.novelty import CopyIndex
 from abcrnn.tools.abc2midi import HARMLESS_ERRORS, parse_abc2midi, run_abc2midi
@@ -204,3 +205,45 @@ def test_ended_must_match_the_tunes():
 def test_evaluate_never_raises_on_arbitrary_text(text):
     report = evaluate_tunes([text, "X:1\nT:t\nM:4/4\nL:1/8\nK:C\n" + text], CORPUS)
     assert len(report.rows) == 2 and report.aggregate["n_tunes"] == 2
+
+
+# --- form and the classifier test -------------------------------------------------------
+
+def test_rows_and_aggregate_carry_the_form_measures():
+    square = "X:1\nT:s\nR:reel\nM:C|\nL:1/8\nK:D\n|:" + "|".join(["ABcd efga"] * 8) + ":|"
+    odd = "X:2\nT:o\nZ:id:made-up\nR:jig\nM:C|\nL:1/8\nK:D\n" + "|".join(["ABcd efga"] * 5) + "|]"
+    report = evaluate_tunes([square, odd], CORPUS)
+    assert [r["parts"] for r in report.rows] == [[8], [5]]
+    assert [r["square"] for r in report.rows] == [True, False]
+    assert [r["rhythm_meter"] for r in report.rows] == [True, False]
+    assert [r["provenance"] for r in report.rows] == [[], ["Z"]]
+    agg = report.aggregate
+    assert agg["pct_square"] == 50 and agg["pct_parts_4_8_16"] == 50 and agg["pct_rhythm_meter"] == 50
+    assert agg["pct_under_8_bars"] == 50 and agg["pct_provenance"] == 50
+    assert "square tunes %" in format_table(report, evaluate_corpus(CORPUS))
+
+
+def test_the_classifier_test_tells_different_sets_apart_and_not_equal_ones():
+    pytest.importorskip("sklearn")
+    from abcrnn.music.c2st import two_sample_accuracy
+    import random
+    rng = random.Random(0)
+    a = ["".join(rng.choice("ABcdefg") for _ in range(60)) for _ in range(40)]
+    b = ["".join(rng.choice("z234|:") for _ in range(60)) for _ in range(40)]
+    assert two_sample_accuracy(a, b, seed=1).accuracy == 1.0
+    same = two_sample_accuracy(a[:20], a[20:], seed=1)
+    assert same.accuracy < 0.75 and same.per_class == 20
+    assert two_sample_accuracy(a, b[:30], seed=3) == two_sample_accuracy(a, b[:30], seed=3)
+
+
+def test_evaluate_c2st_from_the_command_line(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    from abcrnn.cli.main import main
+    tunes = tmp_path / "t.abc"
+    tunes.write_text("\n\n".join(CORPUS * 5) + "\n")
+    corpus = tmp_path / "c.abc"
+    corpus.write_text("\n\n".join(CORPUS * 12) + "\n")
+    assert main(["evaluate", str(tunes), "--corpus", str(corpus), "--c2st", "--out", str(tmp_path / "e")]) == 0
+    assert "classifier accuracy" in capsys.readouterr().out
+    agg = json.loads((tmp_path / "e" / "evaluation.json").read_text())["aggregate"]
+    assert 0 <= agg["c2st_accuracy"] <= 1 and agg["c2st_tunes"] == len(CORPUS) * 5

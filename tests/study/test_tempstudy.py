@@ -6,6 +6,7 @@ import math
 import pytest
 
 from abcrnn.music import diversity
+from abcrnn.notation.form import restated_bars
 from abcrnn.study import tempstudy
 from abcrnn.model.checkpoint import save_checkpoint
 from abcrnn.cli.main import main
@@ -55,7 +56,7 @@ def test_distinct_n_is_distinct_over_all_ngrams_pooled_over_bodies():
 
 def test_repeated_bars_are_bars_equal_to_an_earlier_bar_of_the_same_tune():
     tune = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\nABcd|ABcd|efga|AB cd|]"
-    assert diversity.repeated_bar_counts(tune) == (2, 4)
+    assert restated_bars(tune) == (2, 4)
     other = "X:2\nT:u\nM:4/4\nL:1/8\nK:D\nABcd|dcBA|]"
     # the second tune's ABcd is new in that tune: repeats are counted within a tune
     assert diversity.repeated_bar_share([tune, other]) == pytest.approx(2 / 6)

@@ -126,7 +126,8 @@ def _quality_rows(quality: str, src: Path, tunes: list[str]) -> list[dict]:
     """Per-tune quality rows for the tunebook: scored now against a corpus, or read
     from the evaluation.json that `abcrnn evaluate --out` wrote for the same file."""
     from abcrnn.corpus.read import load_corpus
-    from abcrnn.music.evaluate import evaluate_tunes, quality_row
+    from abcrnn.music.evaluate import evaluate_tunes
+    from abcrnn.music.report import quality_row
     if quality.endswith(".json"):
         raw = json.loads(Path(quality).read_text())["rows"]
         if len(raw) != len(tunes):
@@ -153,15 +154,18 @@ def cmd_render(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from abcrnn.music.evaluate import evaluate_corpus, evaluate_tunes, format_table, write_report
+    from abcrnn.music.evaluate import evaluate_corpus, evaluate_tunes
+    from abcrnn.music.report import format_table, write_report
     from abcrnn.corpus.read import load_corpus
     corpus = load_corpus(args.corpus).tunes
-    reference = evaluate_corpus(corpus, workers=args.workers)
+    tunes = read_tunes(Path(args.tunes)) if args.tunes else None
+    seed = args.seed if args.c2st else None
+    reference = evaluate_corpus(corpus, workers=args.workers, c2st_seed=seed,
+                                c2st_tunes=len(tunes) if tunes else 100)
     report = reference
-    if args.tunes:
-        src = Path(args.tunes)
-        tunes = read_tunes(src)
-        report = evaluate_tunes(tunes, corpus, _read_ended(src, len(tunes)), workers=args.workers)
+    if tunes:
+        report = evaluate_tunes(tunes, corpus, _read_ended(Path(args.tunes), len(tunes)),
+                                workers=args.workers, c2st_seed=seed)
     print(format_table(report, reference, label="generated") if args.tunes
           else format_table(report, label="corpus"))
     if args.out:
@@ -231,7 +235,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="reference corpus (default: bundled)")
     p.add_argument("--out", help="folder for evaluation.json and evaluation.csv")
     p.add_argument("--workers", type=int, default=2, help="parallel abc2midi runs")
-    p.add_argument("--seed", type=int, default=0, help="unused (evaluation is deterministic)")
+    p.add_argument("--c2st", action="store_true",
+                   help="also the classifier two-sample test: can char n-gram TF-IDF + logistic "
+                        "regression tell the tunes' bodies from corpus bodies? (5-fold accuracy; "
+                        "0.5 = alike; needs scikit-learn)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the classifier test's samples and folds")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("render", help="ABC -> MIDI, WAV, MP3, SVG, PDF, PNG (and an HTML tunebook)")

@@ -9,14 +9,13 @@
   ``None`` when the bodies hold no n-gram at all.
 * repeated bars - the share of bars that repeat, character for character
   (spaces ignored), an earlier bar of the *same* tune; bars are those of
-  ``notation.tunes.body_music`` split at the lexer's bar lines, pooled over the tunes. Folk tunes
+  ``notation.form.restated_bars`` (the lexer's bars of the music), pooled over the tunes. Folk tunes
   repeat bars on purpose (the corpus is the reference); a sampler stuck in a
   loop pushes the share towards 100%. ``None`` when there is no bar at all.
 """
 from __future__ import annotations
 
-from abcrnn.notation.lexer import barline_splits
-from abcrnn.notation.tunes import body_music
+from abcrnn.notation.form import restated_bars
 from abcrnn.music.evaluate import body_text
 
 DISTINCT_N = (4, 8)
@@ -35,25 +34,9 @@ def distinct_n(bodies: list[str], n: int) -> float | None:
     return len(seen) / total if total else None
 
 
-def tune_bars(tune: str) -> list[str]:
-    """The bars of a tune's music, spaces removed, in order."""
-    return [b.replace(" ", "") for line in body_music(tune).split("\n") for b in barline_splits(line)]
-
-
-def repeated_bar_counts(tune: str) -> tuple[int, int]:
-    """(bars that repeat an earlier bar of the tune, all bars)."""
-    seen: set[str] = set()
-    repeats = 0
-    all_bars = tune_bars(tune)
-    for bar in all_bars:
-        repeats += bar in seen
-        seen.add(bar)
-    return repeats, len(all_bars)
-
-
 def repeated_bar_share(tunes: list[str]) -> float | None:
     """Pooled share of repeated bars over ``tunes`` (0..1)."""
-    counts = [repeated_bar_counts(t) for t in tunes]
+    counts = [restated_bars(t) for t in tunes]
     total = sum(n for _, n in counts)
     return sum(r for r, _ in counts) / total if total else None
 
@@ -64,7 +47,7 @@ def diversity(tunes: list[str]) -> dict:
     bodies = [body_text(t) for t in tunes]
     out: dict = {f"distinct_{n}": distinct_n(bodies, n) for n in DISTINCT_N}
     out["longest_body"] = max(map(len, bodies), default=0)     # distinct-n is None below n
-    counts = [repeated_bar_counts(t) for t in tunes]
+    counts = [restated_bars(t) for t in tunes]
     out["n_bars"] = sum(n for _, n in counts)
     out["pct_repeated_bars"] = 100 * sum(r for r, _ in counts) / out["n_bars"] if out["n_bars"] else None
     out["mean_chars"] = sum(map(len, tunes)) / len(tunes) if tunes else None

@@ -27,28 +27,22 @@ the last corpus seen, so scoring several samples against one corpus pays once.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from abcrnn.notation.tunes import header_and_body
 from abcrnn.notation.bars import BarReport, bar_report
+from abcrnn.music import formscore
 from abcrnn.music.musicstats import kl_divergence, midi_histograms, normalise, overlap
 from abcrnn.music.novelty import CopyIndex, nearest
+from abcrnn.music.report import HISTOGRAMS, NEAR_COPY, Report
 from abcrnn.tools.abc2midi import abc2midi_path, parse_abc2midi, run_abc2midi
 
-NEAR_COPY = 0.95
-HISTOGRAMS = ("pitch_class", "interval", "length")
 REQUIRED_FIELDS = ("X", "T", "M", "L", "K")
 HEADER_ONLY_FIELDS = "ABCDFGHOSXZ"   # ABC 2.1 fields not allowed in the body
 
-# abc2midi errors that do not make a tune unusable for us (category -> why).
-# Built from what abc2midi 4.84 prints on data/pa4_tunes.txt.
 _FIELD = re.compile(r"^([A-Za-z]):")
 
 
@@ -70,23 +64,15 @@ def body_text(tune: str) -> str:
     return "\n".join(body) if body else tune
 
 
-@dataclass
-class Report:
-    rows: list[dict]                       # one per tune, keys ROW_FIELDS
-    aggregate: dict                        # keys AGGREGATE_FIELDS
-    histograms: dict = field(default_factory=dict)   # name -> {"tunes": [...], "corpus": [...]}
-
-    def to_dict(self) -> dict:
-        return {"aggregate": self.aggregate, "histograms": self.histograms, "rows": self.rows}
-
-
 ROW_FIELDS = ("index", "chars", "valid", "midi_written", "notes", "errors", "harmless",
               "headers_ok", "header_problems", "bars_checked", "bars_ok", "ended",
               "max_similarity", "nearest_index", "near_copy", "longest_copy",
-              *(f"{h}_overlap" for h in HISTOGRAMS))
+              *(f"{h}_overlap" for h in HISTOGRAMS), *formscore.ROW_FIELDS)
 AGGREGATE_FIELDS = ("n_tunes", "pct_valid", "pct_headers_ok", "pct_bars_ok", "bars_checked",
-                    "pct_ended", "pct_near_copies", "mean_max_similarity", "longest_copy_mean",
+                    "pct_ended", *formscore.AGGREGATE_FIELDS,
+                    "pct_near_copies", "mean_max_similarity", "longest_copy_mean",
                     "longest_copy_max", *(f"{h}_{s}" for h in HISTOGRAMS for s in ("overlap", "kl")),
+                    "c2st_accuracy", "c2st_std", "c2st_tunes",
                     "error_category_counts", "harmless_counts", "seconds")
 
 
@@ -155,8 +141,9 @@ def _corpus(corpus_tunes: list[str], workers: int) -> _Corpus:
 
 
 def evaluate_tunes(tunes: list[str], corpus_tunes: list[str], ended: list[bool] | None = None,
-                   workers: int = 2) -> Report:
-    """Score ``tunes`` (``ended[i]``: did sampling stop at ``<end>``) against ``corpus_tunes``."""
+                   workers: int = 2, c2st_seed: int | None = None) -> Report:
+    """Score ``tunes`` (``ended[i]``: did sampling stop at ``<end>``) against ``corpus_tunes``;
+    with ``c2st_seed`` also the classifier two-sample test of their bodies (music/c2st.py)."""
     abc2midi_path()
     if ended is not None and len(ended) != len(tunes):
         raise ValueError(f"ended has {len(ended)} values for {len(tunes)} tunes")
@@ -166,20 +153,30 @@ def evaluate_tunes(tunes: list[str], corpus_tunes: list[str], ended: list[bool] 
     bodies = [body_text(t) for t in tunes]
     near = nearest(bodies, ref.bodies)
     copies = [ref.index.longest_copy(b) for b in bodies]
-    return _report(list(tunes), checks, ref, near, copies, ended, start)
+    test = None
+    if c2st_seed is not None:
+        from abcrnn.music.c2st import two_sample_accuracy
+        test = two_sample_accuracy(bodies, ref.bodies, c2st_seed)
+    return _report(list(tunes), checks, ref, near, copies, ended, start, test)
 
 
-def evaluate_corpus(corpus_tunes: list[str], workers: int = 2) -> Report:
+def evaluate_corpus(corpus_tunes: list[str], workers: int = 2, c2st_seed: int | None = None,
+                    c2st_tunes: int = 100) -> Report:
     """The reference row: the corpus scored like generated tunes. Novelty compares each
-    tune with the *other* corpus tunes; the pooled statistics match trivially (overlap 1)."""
+    tune with the *other* corpus tunes; the pooled statistics match trivially (overlap 1);
+    the classifier test sets two disjoint samples of ``c2st_tunes`` corpus tunes apart."""
     abc2midi_path()
     start = time.monotonic()
     ref = _corpus(list(corpus_tunes), workers)
     near = nearest(ref.bodies, ref.bodies, skip_self=True)
-    return _report(list(corpus_tunes), ref.checks, ref, near, ref.index.longest_shared(), None, start)
+    test = None
+    if c2st_seed is not None:
+        from abcrnn.music.c2st import corpus_against_itself
+        test = corpus_against_itself(ref.bodies, c2st_tunes, c2st_seed)
+    return _report(list(corpus_tunes), ref.checks, ref, near, ref.index.longest_shared(), None, start, test)
 
 
-def _report(tunes, checks, ref, near, copies, ended, start) -> Report:
+def _report(tunes, checks, ref, near, copies, ended, start, c2st=None) -> Report:
     rows = []
     for i, (tune, chk) in enumerate(zip(tunes, checks)):
         row = {"index": i, "chars": len(tune), "valid": chk.valid, "midi_written": chk.midi,
@@ -192,9 +189,12 @@ def _report(tunes, checks, ref, near, copies, ended, start) -> Report:
                "near_copy": near[i][0] > NEAR_COPY, "longest_copy": int(copies[i])}
         for h in HISTOGRAMS:
             row[f"{h}_overlap"] = overlap(normalise(chk.hist[h]) if chk.valid else None, ref.pooled[h])
+        row.update(formscore.form_row(tune))
         rows.append(row)
     pooled = _pooled(checks)
-    agg = _aggregate(rows, ended is not None)
+    agg = _aggregate(rows, ended is not None) | formscore.form_aggregate(rows)
+    if c2st is not None:
+        agg.update(c2st_accuracy=c2st.accuracy, c2st_std=c2st.std, c2st_tunes=c2st.per_class)
     for h in HISTOGRAMS:
         agg[f"{h}_overlap"] = overlap(pooled[h], ref.pooled[h])
         agg[f"{h}_kl"] = kl_divergence(pooled[h], ref.pooled[h])
@@ -223,64 +223,3 @@ def _aggregate(rows: list[dict], with_ended: bool) -> dict:
             # number of tunes showing each category (not of messages)
             "error_category_counts": dict(Counter(c for r in rows for c in set(r["errors"])).most_common()),
             "harmless_counts": dict(Counter(c for r in rows for c in set(r["harmless"])).most_common())}
-
-
-def quality_row(row: dict) -> dict:
-    """The figures of one tune worth showing beside it (tunebook, web)."""
-    bars = f"{row['bars_ok']}/{row['bars_checked']}" if row["bars_checked"] else "-"
-    out = {"valid (abc2midi)": row["valid"], "errors": "; ".join(row["errors"]) or "none",
-           "header fields in order": row["headers_ok"], "bars of the right length": bars,
-           "nearest corpus tune similarity": row["max_similarity"],
-           "longest copied run (chars)": row["longest_copy"],
-           "pitch-class overlap": row["pitch_class_overlap"]}
-    if row["ended"] is not None:
-        out["ended at <end>"] = row["ended"]
-    return out
-
-
-def write_report(report: Report, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``evaluation.json`` (everything) and ``evaluation.csv`` (per-tune rows) atomically."""
-    from abcrnn.files import atomic_write
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "evaluation.json", json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for row in report.rows:
-        writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
-    atomic_write(out / "evaluation.csv", buf.getvalue())
-    return out / "evaluation.json", out / "evaluation.csv"
-
-
-_TABLE = (("tunes", "n_tunes", "{:.0f}"), ("valid (abc2midi) %", "pct_valid", "{:.1f}"),
-          ("headers ok %", "pct_headers_ok", "{:.1f}"), ("bars ok %", "pct_bars_ok", "{:.1f}"),
-          ("bars checked", "bars_checked", "{:.0f}"), ("ended at <end> %", "pct_ended", "{:.1f}"),
-          (f"near copies (>{NEAR_COPY}) %", "pct_near_copies", "{:.1f}"),
-          ("mean max similarity", "mean_max_similarity", "{:.3f}"),
-          ("longest copy, mean chars", "longest_copy_mean", "{:.1f}"),
-          ("longest copy, max chars", "longest_copy_max", "{:.0f}"),
-          *((f"{h.replace('_', '-')} {s}", f"{h}_{s}", "{:.3f}") for h in HISTOGRAMS
-            for s in ("overlap", "kl")),
-          ("seconds", "seconds", "{:.1f}"))
-
-
-def format_table(report: Report, reference: Report | None = None, top: int = 10,
-                 label: str = "generated") -> str:
-    """The aggregate figures, with the reference (corpus) column beside them."""
-    def cell(rep, key, fmt):
-        value = None if rep is None else rep.aggregate.get(key)
-        return "-" if value is None else fmt.format(value)
-
-    head = f"{'metric':<28}{label:>12}" + (f"{'corpus':>12}" if reference else "")
-    lines = [head, "-" * len(head)]
-    for label, key, fmt in _TABLE:
-        lines.append(f"{label:<28}{cell(report, key, fmt):>12}"
-                     + (f"{cell(reference, key, fmt):>12}" if reference else ""))
-    counts = report.aggregate.get("error_category_counts") or {}
-    ref_counts = reference.aggregate.get("error_category_counts") or {} if reference else {}
-    if counts:
-        lines += ["", "error categories (tunes)"]
-        for cat, n in list(counts.items())[:top]:
-            lines.append(f"  {n:>5}" + (f" {ref_counts.get(cat, 0):>5}" if reference else "") + f"  {cat}")
-    return "\n".join(lines)

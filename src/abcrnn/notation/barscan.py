@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from abcrnn.notation import lexer
-from abcrnn.notation.bars import FIELD_LINE, BarReport, Scanner, classify
+from abcrnn.notation.bars import BarReport, classify
+from abcrnn.notation.scanner import FIELD_LINE, Scanner
 from abcrnn.notation.tunes import header_and_body
 
 
@@ -69,7 +70,7 @@ class IncrementalBars:
         notes = scanner.notes > 0
         expected = scanner.meter * max(scanner.zbars, 1) if scanner.meter and notes else None
         return OpenBar(max(scanner.layers + [scanner.cur]) if notes else Fraction(0), expected,
-                       scanner.open_tok == "", scanner.in_ending, _inside(line),
+                       scanner.open_tok == "", bool(scanner.ending), _inside(line),
                        scanner.repeat_open)
 
     def _scan_open(self, tune: str) -> Scanner:

@@ -135,7 +135,8 @@ def corpus_reference(corpus_tunes: list[str], study: Study) -> dict:
 def _one_temperature(model, vocab, corpus_tunes, t: float, study: Study, folder: Path) -> dict:
     from abcrnn.files import atomic_write
     from abcrnn.music.diversity import diversity
-    from abcrnn.music.evaluate import evaluate_tunes, write_report
+    from abcrnn.music.evaluate import evaluate_tunes
+    from abcrnn.music.report import write_report
     from abcrnn.sampling.sample import sample, tunes_to_abc
     device = next(model.parameters()).device
     start = time.monotonic()
