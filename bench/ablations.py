@@ -136,7 +136,7 @@ def _step_variants(model, rounds):
     """The 64 x 600 loop with the LSTM step's two speed-ups apart and together: tanh
     as 2 sigmoid(2x) - 1 (step.py) and the inverse-CDF draw (sample.draw), against
     tanh and torch.multinomial (the sampler before commit 617a5bf)."""
-    from abcrnn.sampling.sample import draw
+    from abcrnn.sampling.draw import draw
     from abcrnn.model.step import Stepper
     st = Stepper(model)
     _, table2, w2, _ = st.layers[0]                   # as adopted: the g gate's rows doubled

@@ -28,8 +28,8 @@ class Tune:
     """One generated tune and how it was made."""
     abc: str                 # clean ABC, starting with X:
     ended: bool              # the model wrote <end> itself (False: max_len cut it off)
-    seed: int                # the seed of the generation that made it
-    index: int               # its place in that generation (0-based)
+    seed: int                # the seed that makes this tune alone (the generation's seed + index)
+    index: int               # its place in its generation (0-based)
     temperature: float
     top_k: int
     top_p: float
@@ -66,23 +66,41 @@ class Model:
 
     def generate(self, num_tunes: int = 1, temperature: float = TEMPERATURE, seed: int | None = None,
                  prime: str | None = None, *, top_k: int = 0, top_p: float = 1.0,
-                 max_len: int = MAX_LEN, guide: bool = True, deadline: float | None = None) -> list[Tune]:
+                 max_len: int = MAX_LEN, guide: bool = True, rhythm: str | None = None,
+                 key: str | None = None, meter: str | None = None, unit: str | None = None,
+                 title: str | None = None, form: str | None = None, structure: str = "folk",
+                 headers: str = "folk", restate: float | None = None,
+                 deadline: float | None = None) -> list[Tune]:
         """Sample ``num_tunes`` tunes in one batch.
 
-        ``seed`` None draws a fresh one (each Tune records it); ``prime`` is ABC the
-        tunes start with (``\\n`` as a real newline); ``guide`` keeps them well-formed,
-        playable ABC (sampling/guide.py), False samples plainly as the study did;
-        temperature 0 is greedy. ``deadline`` (time.monotonic()) stops a generation
-        that runs past it (sampling.sample.GenerationTimeout)."""
+        ``seed`` None draws a fresh one; tune i is the tune ``seed + i`` gives alone, and
+        records that seed. ``prime`` is ABC the tunes start with (a real newline, not
+        ``\\n``). ``guide`` keeps them well-formed, playable ABC in folk form
+        (sampling/guide.py, sampling/form.py); False samples plainly as the study did
+        (and ignores the settings below); temperature 0 is greedy.
+
+        Ask as a musician would: ``rhythm`` ("jig"), ``key`` ("D", "Ador"), ``meter``
+        ("6/8"), ``unit`` ("1/8"), ``title``, ``form`` ("AABB": the parts and their
+        repeats); what is not given comes from the model, consistent with what is.
+        ``structure="free"`` drops the folk form (parts of 4/8/16 bars, tonic ending...),
+        ``headers="all"`` lets the header claim sources (Z:, D:, H:...) as the corpus's
+        do; ``restate`` is the share of bars that restate an earlier bar (default: the
+        training corpus's share). ``deadline`` (time.monotonic()) stops a generation
+        that runs past it (sampling.net.GenerationTimeout)."""
+        from abcrnn.corpus.profile import DEFAULT
         from abcrnn.notation.tunes import START, format_tunebook, strip_markers
+        from abcrnn.sampling.form import FormRules
         from abcrnn.sampling.sample import check_params, full_prime, sample
         check_params(temperature, top_k, top_p, max_len, num_tunes)
         seed = secrets.randbelow(2**32) if seed is None else _check_seed(seed)
+        rules = FormRules(structure=structure, headers=headers, rhythm=rhythm, meter=meter, key=key,
+                          unit=unit, form=form, title=title, restate=restate,
+                          profile=self.meta.get("corpus_profile") or DEFAULT)
         start = full_prime(prime or START)
         samples = sample(self.net, self.vocab, start, num_tunes, max_len, temperature, top_k, top_p,
-                         seed, self.device, guide=guide, deadline=deadline)
+                         seed, self.device, guide=guide, deadline=deadline, form=rules)
         body = start[len(START):].lstrip("\n")
-        return [Tune(format_tunebook([strip_markers(s.text)], first_x=i + 1), s.ended, seed, i,
+        return [Tune(format_tunebook([strip_markers(s.text)], first_x=i + 1), s.ended, seed + i, i,
                      temperature, top_k, top_p, guide, body) for i, s in enumerate(samples)]
 
 

@@ -3,7 +3,8 @@ import torch
 
 from abcrnn.notation.tunes import END
 from abcrnn.model.vocab import VocabError
-from abcrnn.sampling.sample import NUM_TUNES_CAP, draw, inverse_cdf, pick, sample, tunes_to_abc
+from abcrnn.sampling.draw import draw, inverse_cdf, pick
+from abcrnn.sampling.sample import NUM_TUNES_CAP, sample, tunes_to_abc
 from conftest import tiny_model
 
 
@@ -122,7 +123,7 @@ def test_out_of_range_settings_are_refused(vocab, kw, match):
 
 
 def test_output_is_clean_numbered_abc(vocab):
-    from abcrnn.sampling.sample import Generated
+    from abcrnn.sampling.net import Generated
     samples = [Generated("<start>\nX:9\nT:a\nK:G\nGAB|\n<end>", True),
                Generated("<start>\nT:b\nK:D\nDEF", False)]
     text = tunes_to_abc(samples)

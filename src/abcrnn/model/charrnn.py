@@ -40,13 +40,14 @@ class CharRNN(nn.Module):
     def _embed(self, idx):
         return self.embed(idx) if self.embed is not None else self.onehot[idx]
 
-    def forward(self, idx, targets=None, state=None, return_activations=False):
+    def forward(self, idx, targets=None, state=None, return_activations=False, return_hidden=False):
         """idx (B, T) -> logits (B, T, V), loss or None, new state [, activations].
 
         ``state`` is a list with one entry per layer (a tensor (1, B, H), or an
         (h, c) pair for LSTM); None means zeros. ``targets`` of -1 are ignored.
         With ``return_activations`` also returns a dict of lists (one per layer)
-        of (B, T, H) tensors: "hidden" and, for LSTM, "cell".
+        of (B, T, H) tensors: "hidden" and, for LSTM, "cell"; with ``return_hidden``
+        the top layer's output (B, T, H), the keys of the neural cache (cache.py).
         """
         x = self._embed(idx.t())                               # (T, B, E)
         state = state or [None] * len(self.layers)
@@ -69,6 +70,8 @@ class CharRNN(nn.Module):
         logits = logits.transpose(0, 1)                        # (B, T, V), a view
         if return_activations:
             return logits, loss, new_state, acts
+        if return_hidden:       # the top layer's output, the keys of the neural cache (cache.py)
+            return logits, loss, new_state, x.transpose(0, 1)  # (B, T, H)
         return logits, loss, new_state
 
     def _drop(self, x):

@@ -60,9 +60,14 @@ class Stepper:
             return torch.zeros(1, batch, self.H, device=device, dtype=self.head_w.dtype)  # (1, B, H)
         return [(z(), z()) if self.cell == "lstm" else z() for _ in self.layers]
 
-    @torch.no_grad()
     def step(self, ids: torch.Tensor, state: list | None) -> tuple[torch.Tensor, list]:
         """ids (B,) long -> logits (B, V) and the state after reading them."""
+        logits, state, _ = self.step_hidden(ids, state)
+        return logits, state
+
+    @torch.no_grad()
+    def step_hidden(self, ids: torch.Tensor, state: list | None) -> tuple[torch.Tensor, list, torch.Tensor]:
+        """As ``step``, and the top layer's output (B, H): the neural cache's key."""
         if state is None:
             state = self.zero_state(ids.size(0), ids.device)
         new_state, x = [], None
@@ -77,7 +82,7 @@ class Stepper:
             else:
                 x = _gru(gi, h, w_hh, b_hh) if self.cell == "gru" else torch.tanh(gi.addmm_(h, w_hh))
                 new_state.append(x.unsqueeze(0))
-        return torch.addmm(self.head_b, x, self.head_w), new_state           # (B, V)
+        return torch.addmm(self.head_b, x, self.head_w), new_state, x        # (B, V), ..., (B, H)
 
 
 def _double_g(w: torch.Tensor, H: int, dim: int) -> torch.Tensor:

@@ -47,6 +47,7 @@ ALLOWED_SHORT = ("anacrusis", "last", "ending", "split", "repeat")
 class BarReport:
     bars: list[Bar] = field(default_factory=list)
     error: str | None = None
+    pending_ending: str = ""      # the ending number the last bar line opened (":|2"), if any
 
     @property
     def checked(self) -> int:

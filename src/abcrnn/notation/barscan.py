@@ -28,8 +28,9 @@ class OpenBar:
     expected: Fraction | None    # one measure (times a Z count); None: free meter or no music yet
     first: bool                  # no bar line before it in its voice: a pick-up may be short
     in_ending: bool              # it starts a numbered ending (|1, :|2, [2)
-    inside: bool                 # the text ends inside a chord symbol, decoration, grace,
-                                 # chord or inline field: no bar can be measured there
+    inside: str                  # the text ends inside a chord symbol, decoration, grace,
+                                 # chord or inline field (its text so far; "": it does not):
+                                 # no bar can be measured there
     repeat_open: bool            # the last repeat sign so far opens a repeat (|:)
 
 
@@ -49,6 +50,7 @@ class IncrementalBars:
         report = BarReport()
         try:
             scanner = self._scan(tune)
+            report.pending_ending = scanner.ending
             scanner.finish()
             report.bars = scanner.bars
             classify(report.bars)
@@ -65,7 +67,7 @@ class IncrementalBars:
         except Exception:  # noqa: BLE001 - as bar_report: arbitrary text never crashes
             self._snaps.clear()
             self._mark = None
-            return OpenBar(Fraction(0), None, False, False, True, False)
+            return OpenBar(Fraction(0), None, False, False, "?", False)
         line = tune[tune.rfind("\n") + 1:]
         notes = scanner.notes > 0
         expected = scanner.meter * max(scanner.zbars, 1) if scanner.meter and notes else None
@@ -116,20 +118,24 @@ class IncrementalBars:
         return Scanner.restored(state), prefix.count("\n") - len(header)
 
 
-def _inside(line: str) -> bool:
-    """Does a line of music end inside something no bar can be measured in: an open
-    quote, grace or inline field, a ``!`` decoration or a ``[`` chord not closed yet?"""
+def _inside(line: str) -> str:
+    """What a line of music ends inside, where no bar can be measured: the text from the
+    opening of an open quote, grace or inline field, ``!`` decoration or ``[`` chord
+    (``'"Am'``, ``'{ga'``, ``'[CE'``...), or "" when it ends in music."""
     if FIELD_LINE.match(line) or line.startswith("%"):
-        return False
-    bang = bracket = False
+        return ""
+    bang = bracket = -1
     last = None
     for m in lexer.tokens(line):
         last = m
         if m.lastgroup == "other":
             if m[0] == "!":
-                bang = not bang
+                bang = m.start() if bang < 0 else -1
             elif m[0] == "[":
-                bracket = True
+                bracket = m.start()
             elif m[0] == "]":
-                bracket = False
-    return bang or bracket or (last is not None and not lexer.is_closed(last))
+                bracket = -1
+    if last is not None and not lexer.is_closed(last):
+        return last[0]
+    starts = [i for i in (bang, bracket) if i >= 0]
+    return line[min(starts):] if starts else ""

@@ -105,13 +105,19 @@ def parts(bars: list[Bar]) -> list[Part]:
     return out
 
 
-def _tonic(key: str) -> int | None:
+def tonic_pitch_class(key: str) -> int | None:
+    """Pitch class of the tonic of a K: value (mode-aware; HP: A), or None (K:none)."""
     if key.strip().upper().startswith("HP"):
         return _PITCH["A"]
     m = _KEY_TONIC.match(key)
     if m is None:
         return None
     return (_PITCH[m[1]] + {"#": 1, "b": -1, "": 0}[m[2]]) % 12
+
+
+def signature_accidental(key: str, letter: str) -> int:
+    """+1, -1 or 0: what the key signature gives the letter (upper case)."""
+    return _signature(key).get(letter, 0)
 
 
 def _signature(key: str) -> dict[str, int]:
@@ -143,9 +149,9 @@ def tonic_ending(bars: list[Bar]) -> bool | None:
     """Is the last note written the tonic of the key in force there? None without a
     note or a key with a tonic (K:none)."""
     last = next((b for b in reversed(bars) if b.last_note), None)
-    if last is None or _tonic(last.key) is None:
+    if last is None or tonic_pitch_class(last.key) is None:
         return None
-    return note_pitch_class(last.last_note, last.key) == _tonic(last.key)
+    return note_pitch_class(last.last_note, last.key) == tonic_pitch_class(last.key)
 
 
 def tune_bars(tune: str) -> list[str]:

@@ -31,6 +31,7 @@ class Bar:
     last_note: str = ""       # its last note as written (a chord's first note), "" if only rests
     key: str = ""             # the K: value in force at its end
     measures: int = 1         # how many measures it should last (a Z4 multi-measure rest: 4)
+    start: tuple = (0, 0)     # (line, column) where its text begins (after the bar line before)
 
     @property
     def in_ending(self) -> bool:
@@ -72,6 +73,7 @@ class Scanner:
             self.unit = default_unit(self.meter)
         self.bars: list[Bar] = []
         self.open_tok, self.ending, self.lineno = "", "", 0
+        self.bar_from = (0, 0)
         self.in_body, self.part = True, ""
         self.repeat_open = False       # the last repeat sign opens a repeat (|:): tune-wide
         self.tuplet, self.tuplet_left = Fraction(1), 0
@@ -134,6 +136,8 @@ class Scanner:
         """The tokens of a line of music from ``pos`` (a token boundary). ``at_barline(pos)``,
         if given, is called before each bar line is read (barscan.py keeps a state there)."""
         self.lineno = lineno
+        if pos == 0 and not self.notes:            # the open bar begins on this line
+            self.bar_from = (lineno, 0)
         for m in tokens(text, pos):
             kind = m.lastgroup
             if kind == "comment":
@@ -148,7 +152,7 @@ class Scanner:
         if kind == "field":
             self.set_field(m.group("fname"), m.group("fval"))
         elif kind == "barline":
-            self.close(lineno, col, m.group("bar"), _ending_number(m.group("ending")))
+            self.close(lineno, col, m.group("bar"), _ending_number(m.group("ending")), m.end())
         elif kind == "ending2":
             self.ending = m.group("number")
         elif kind == "chord":
@@ -199,7 +203,7 @@ class Scanner:
         self.cur += self.last * (before - 1)
         self.broken, self.last = after, None
 
-    def close(self, lineno: int, col: int, bar: str, ending: str) -> None:
+    def close(self, lineno: int, col: int, bar: str, ending: str, end: int = -1) -> None:
         signs = _REPEAT_SIGN.findall(bar)
         if signs:
             self.repeat_open = signs[-1] == "|:"
@@ -208,11 +212,12 @@ class Scanner:
             self.bars.append(Bar(lineno, col, max(self.layers + [self.cur]), expected,
                                  self.open_tok, bar, self.ending, voice=self.voice, part=self.part,
                                  last_note=self.last_note, key=self.key,
-                                 measures=max(self.zbars, 1)))
+                                 measures=max(self.zbars, 1), start=self.bar_from))
             self.ending, self.part = ending, ""
         else:                      # no music since the last bar line: merge the two
             self.ending = self.ending or ending
         self.open_tok = bar
+        self.bar_from = (lineno, end)
         self.reset()
 
     def finish(self) -> None:

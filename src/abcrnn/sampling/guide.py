@@ -1,158 +1,156 @@
-"""Structure-aware decoding: keep sampled tunes well-formed ABC as they grow.
+"""Structure-aware decoding: keep sampled tunes well-formed ABC, in folk form, as they grow.
 
 The sampler asks the guide, at every step and for every tune in the batch,
 which characters may come next (a mask over the vocabulary), and tells it which
-character was drawn. The guide answers with one of three verdicts:
+character was drawn. The guide answers with a verdict:
 
 * ``KEEP``   - go on;
-* ``CHAR``   - this character would overfill the bar, or close it before it is
-               full: draw again at the same place without it;
-* ``BAR``    - the bar just closed has the wrong length: go back to the start
-               of that bar (text and recurrent state) and draw it again;
+* ``CHAR``   - this character would overfill the bar, close it before it is full,
+               or write a bar line the form does not allow here: draw again at the
+               same place without it;
+* ``BAR``    - the bar just closed has the wrong length, or closes a part on a note
+               that is not the tonic: go back to the start of that bar (text and
+               recurrent state) and draw it again (for the tonic: write it again with
+               the tonic as its last note, ``forced`` text the model reads);
+* ``COPY``   - the next bar restates an earlier one (folk form): ``ch`` is taken back,
+               the sampler picks the bar from ``copy`` and the guide writes it;
 * ``LINE``   - abc2midi reports an error in the line just finished (or, at
                ``<end>``, anywhere the tune's end exposes, such as an unclosed
                repeat): go back to the start of that line and draw it again.
 
-Masks (hard rules of the ABC header and of the study's markers):
-  the first line is ``X:``; header lines are fields (a letter, then ``:``) or
-  ``%`` comments; no second ``X:``; ``K:`` (which ends the header) only once
-  ``T:``, ``M:`` and ``L:`` are written; in the body, lines may start only with
-  music or with the fields abc2midi accepts there; ``<`` at the start of a body
-  line can only begin ``<end>``.
+Masks: the header's fields and values (header.py); in the body, lines start with
+music or the body fields the rules allow; ``<`` at a line start can only begin
+``<end>``, and only where the form lets the tune end (form.py); an accidental is
+followed by a note; a full bar by a bar line the form allows.
 
 Redraws are bounded (``max_bar_tries`` per bar, ``max_line_tries`` per line,
 ``max_redraws`` per tune); past them the text is kept as it is, so generation
-always finishes. A header longer than ``HEADER_LINES_MAX`` lines is closed: the
-missing required fields, then ``K:``. This is constrained decoding,
-not rejection of whole tunes: every tune the sampler returns is the one it drew.
+always finishes. This is constrained decoding, not rejection of whole tunes:
+every tune the sampler returns is the one it drew.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import random
+from collections import Counter
 
 from abcrnn.notation.tunes import END, START
-from abcrnn.notation import lexer
-from abcrnn.notation.barscan import IncrementalBars
+from abcrnn.sampling import barlines, checks, form
+from abcrnn.sampling.barlines import BARLINE_CHARS
+from abcrnn.sampling.header import HeaderRules
+from abcrnn.sampling.row import Row
 
-KEEP, BAR, LINE, CHAR = 0, 1, 2, 3
-REQUIRED_BEFORE_K = ("T", "M", "L")
-# Header values the guide allows: the meters and unit lengths of the corpus (all but a
-# handful of its 1,106 tunes), so no tune gets a bar nothing fits in (say L:1/1 in 2/4).
-FIELD_VALUES = {"M:": ("6/8", "C|", "2/4", "3/4", "9/8", "4/4", "C", "3/8", "2/2", "12/8",
-                       "6/4", "3/2", "5/4", "7/8"),
-                "L:": ("1/8", "1/4", "1/16")}
-HEADER_LINES_MAX = 16                   # corpus headers: median 8 lines, 99th percentile 16
-BODY_FIELDS = set("wWPVKMLQT")          # fields abc2midi accepts inside a tune body
-NOTE_LETTERS = set("ABCDEFGabcdefg")
-BODY_LINE_LETTERS = NOTE_LETTERS | set("xzZ") | BODY_FIELDS
+KEEP, BAR, LINE, CHAR, COPY = 0, 1, 2, 3, 4
+NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
 _NOT_TRIGGER = set("|:][0123456789,- \t")
-
-
-def _field_value(line: str) -> set[str] | None:
-    """On an M: or L: line, the characters that keep its value one of FIELD_VALUES."""
-    values = FIELD_VALUES.get(line[:2])
-    if values is None:
-        return None
-    value = line[2:]
-    return ({v[len(value)] for v in values if v.startswith(value) and len(v) > len(value)}
-            | ({"\n"} if value in values else set()))
-
-
-@dataclass
-class _Row:
-    text: str = ""                 # the tune so far, markers excluded
-    line_mark: int = 0             # rollback point for LINE (offset into text)
-    bar_mark: int = 0              # rollback point for BAR
-    bar_tries: int = 0
-    bar_checked: int = -1          # end of the last bar line checked (no double checks)
-    known_wrong: int = 0           # wrong bars kept because their redraws ran out
-    banned: set = field(default_factory=set)   # characters refused at this very position
-    char_tries: int = 0
-    body_start: int = -1           # offset where the body begins (-1: still in the header)
-    meter: str = ""                # the M: and L: lines in force
-    unit: str = ""
-    line_tries: int = 0
-    fields: set = field(default_factory=set)
-    in_body: bool = False
-    no_end: bool = False           # the tune's end was refused: the next line must be music
-    redraws: int = 0
-    bars: IncrementalBars = field(default_factory=IncrementalBars)   # bar_report of text, kept up
-    open_bars: dict = field(default_factory=dict)   # text -> its OpenBar: the last few asked
+FREE = form.FormRules(structure="free", headers="all")    # the guide before folk form
+TONIC_TRIES = 2
+END_TRIES = 4
+# an open chord symbol, chord, grace or decoration is closed after this many characters
+# (corpus: chord symbols and annotations are a few characters, "Am7", "G/B", "^Fine")
+CLOSERS = {'"': '"', "[": "]", "{": "}", "!": "!"}
+INSIDE_MAX = {'"': 24, "]": 12, "}": 12, "!": 16}
 
 
 class AbcGuide:
     def __init__(self, vocab, prime_text: str, batch: int, check_lines: bool = True,
                  max_bar_tries: int = 20, max_line_tries: int = 8, max_redraws: int = 800,
-                 max_char_tries: int = 12):
+                 max_char_tries: int = 12, form: form.FormRules | None = None, seed: int = 0):
         import shutil
         # Line checks need abc2midi; without it the masks and bar checks still apply.
         self.check_lines = check_lines and shutil.which("abc2midi") is not None
         self.max_bar_tries, self.max_line_tries = max_bar_tries, max_line_tries
         self.max_redraws = max_redraws      # per tune: bounds the time a hopeless tune can take
         self.max_char_tries = max_char_tries
+        self.rules = form or FREE
+        self._chars = frozenset(vocab.stoi)      # what the model can write at all
+        self.header = HeaderRules(self.rules, self._chars)
         body = prime_text[len(START):].lstrip("\n") if prime_text.startswith(START) else prime_text
-        self.rows = [_Row() for _ in range(batch)]
+        self.rows = [Row(rng=random.Random(seed + b)) for b in range(batch)]  # own draws per row
         for r in self.rows:
             for ch in body:
                 self._append(r, ch)
             r.line_mark = r.bar_mark = len(r.text)
-        self._chars = frozenset(vocab.stoi)      # what the model can write at all
 
     # --- masks -----------------------------------------------------------
     def allowed(self, b: int) -> set[str] | None:
         """Characters allowed next for row b, or None when anything goes."""
         r = self.rows[b]
+        if r.forced:
+            return {r.forced[0]}
         line = r.text[r.text.rfind("\n") + 1:]
         if r.text == "":
             return {"X"}
         if not r.in_body:
             if line == "":
-                missing = {f for f in REQUIRED_BEFORE_K if f not in r.fields}
-                n_lines = r.text.count("\n")
-                if n_lines >= HEADER_LINES_MAX:        # a header that rambles on is closed
-                    return missing or {"K"}
-                if missing and n_lines >= HEADER_LINES_MAX // 2:
-                    return missing
-                letters = {c for c in self._chars if c.isalpha() and c.isascii()} - {"X"}
-                if missing:
-                    letters.discard("K")
-                return letters | {"%"}
+                return self.header.line_starts(r.seen, r.text.count("\n"), r.values)
             if len(line) == 1 and line.isalpha():
                 return {":"}
-            return _field_value(line)
+            return self.header.value_chars(line, r.values)
         if line == "":
-            start = ({c for c in self._chars if not c.isalpha()} | BODY_LINE_LETTERS) - {"\n"}
-            return start - {"<"} if r.no_end else start     # after a refused ending: more music
-        if len(line) == 1 and line in BODY_FIELDS - NOTE_LETTERS:
+            return self._line_start(r)
+        if len(line) == 1 and line in self.header.body_fields - NOTE_LETTERS:
             return {":"}
         if len(line) == 1 and line in NOTE_LETTERS:
             return set(self._chars) - {":"}          # "A:" would be a header field
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
             return {nxt} if nxt else None
-        if line[:2] in FIELD_VALUES:
-            return _field_value(line)
+        if line[:2] in ("M:", "L:", "P:"):
+            return self.header.value_chars(line, {})
         return self._music_mask(r)
 
-    def _music_mask(self, r: _Row) -> set[str] | None:
-        """In a line of music: an accidental must be followed by a note, and a full
-        bar by a bar line (a space may come first)."""
+    def _line_start(self, r: Row) -> set[str]:
+        if form.must_end(self.rules, r.place):
+            return {"<"}
+        # no digit: abc2midi reads "|" at a line's end and "1" at the next one's start as
+        # an ending "|1", which the lexer (line by line) does not
+        start = ({c for c in self._chars if not c.isalpha() and not c.isdigit()} | NOTE_LETTERS
+                 | set("xzZ") | self.header.body_fields) - {"\n"}
+        if self.rules.folk:
+            start.discard("%")
+        empty = self._open_bar(r, r.text).duration == 0      # no music since the last bar line
+        if r.no_end or not (empty and form.may_end(self.rules, r.place)):
+            start.discard("<")                  # after a refused ending, or mid-part: more music
+        return start
+
+    def _music_mask(self, r: Row) -> set[str] | None:
+        """In a line of music: an accidental must be followed by a note, a full bar by a
+        bar line (a space may come first), and a bar line be one the form allows."""
         text = r.text
+        if r.barline is not None:
+            return barlines.mask(r, self._chars)
         if text.endswith(("=", "^^", "__")):
             return set(NOTE_LETTERS)
         if text.endswith(("^", "_")):
             return NOTE_LETTERS | {text[-1]}
+        if form.must_end(self.rules, r.place) and r.place.just_closed:
+            return {"\n"}                              # the last part is closed: the tune ends
+        mask = self._bar_mask(r, text)
+        if text.endswith("  "):                       # no run of spaces (a model can loop on them)
+            return (set(self._chars) if mask is None else mask) - {" "}
+        return mask
+
+    def _bar_mask(self, r: Row, text: str) -> set[str] | None:
         bar = self._open_bar(r, text)
-        if bar.inside or not text[-1:].isalnum() and text[-1:] not in " /)]":
+        if bar.inside:                          # a chord symbol, chord, grace... kept short
+            closer = CLOSERS.get(bar.inside[0])
+            return {closer} if closer and len(bar.inside) > INSIDE_MAX[closer] else None
+        if not text[-1:].isalnum() and text[-1:] not in " /)]":
             return None
         full = bar.expected is not None and bar.duration == bar.expected and bar.duration > 0
-        return {"|", ":", " "} if full else None
+        if not full:
+            return None
+        tokens = barlines.at_full_bar(self.rules, r, bar)
+        firsts = {"|", ":"} if tokens is None else {t[0] for t in tokens}
+        return firsts | {" "}
 
-    def mask_rows(self) -> dict[int, set[str]]:
+    def mask_rows(self, rows: list[int] | None = None) -> dict[int, set[str]]:
+        """The allowed characters of the rows asked (default: all), where there is a rule."""
         out = {}
-        for b, r in enumerate(self.rows):
+        for b in range(len(self.rows)) if rows is None else rows:
+            r = self.rows[b]
             a = self.allowed(b)
-            if r.banned:
+            if r.banned and not r.forced:
                 a = (set(self._chars) if a is None else a) - r.banned
             if a is not None:
                 out[b] = (a & self._chars) or set(self._chars)
@@ -160,8 +158,12 @@ class AbcGuide:
 
     # --- verdicts ----------------------------------------------------------
     def step(self, b: int, ch: str) -> int:
-        """Record character ``ch`` for row b; return KEEP, BAR or LINE."""
+        """Record character ``ch`` for row b; return KEEP, CHAR, BAR or LINE."""
         r = self.rows[b]
+        if r.forced and ch == r.forced[0]:         # the guide's own text: already checked
+            r.forced = r.forced[1:]
+            self._append(r, ch)
+            return KEEP
         before = r.text
         closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
         checking = r.redraws < self.max_redraws          # past the budget: masks only
@@ -171,15 +173,12 @@ class AbcGuide:
             r.redraws += 1                    # refusals count toward the tune's budget too
             r.banned.add(ch)
             return CHAR
-        if (checking and r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
-                and _ends_with_barline(before)):
+        if (r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
+                and checks.ends_with_barline(before)):
             r.bar_checked = closed_at
-            ok, wrong_before = self._bar_verdict(r, before)
-            if (not ok or wrong_before > r.known_wrong) and r.bar_tries < self.max_bar_tries:
-                r.bar_tries += 1
-                return self._rollback(r, r.bar_mark, BAR)
-            r.bar_tries, r.bar_mark = 0, len(before)
-            r.known_wrong = wrong_before + (not ok)      # kept as drawn once the tries ran out
+            verdict = self._bar_verdict(r, before, checking, ch)
+            if verdict != KEEP:
+                return verdict
         if ch == "\n" or (ch == ">" and (before + ch).endswith(END)):
             verdict = self._line_verdict(r, before, final=ch == ">")
             if verdict != KEEP:
@@ -189,31 +188,41 @@ class AbcGuide:
         r.char_tries = 0
         return KEEP
 
-    def _fits(self, r: _Row, before: str, ch: str) -> bool:
-        """Does ``ch`` keep the current bar within its measure? A bar line may only
-        come once the bar is full (a pick-up or an ending's first bar may be short)."""
+    def _fits(self, r: Row, before: str, ch: str) -> bool:
+        """Does ``ch`` keep the current bar within its measure, and write a bar line the
+        form allows? A bar line may only come once the bar is full (a pick-up, an
+        ending's first bar, or a short bar that completes the pick-up may be short)."""
         line = (before + ch).rsplit("\n", 1)[-1]
         if len(line) > 1 and line[1] == ":" and line[0].isalpha() or line.startswith("%"):
             return True                                      # a field or comment line
+        if r.barline is not None:
+            return barlines.fits(r, before, ch)
+        if ch in BARLINE_CHARS and len(before) == r.frozen_at:
+            return False           # a bar line the form accepted, gone back to: it stays as it is
         bar = self._open_bar(r, before)
-        if bar.inside:
-            return True                       # inside a chord, quote, decoration or grace
+        if bar.inside:                        # inside a chord, quote, decoration or grace:
+            return ch not in "\n|"            # it closes before the bar or the line does
         if ch == ":" and before.endswith("|") and not before.endswith("||") and bar.repeat_open:
             return False                      # abc2midi: "found another |: after a |:"
-        opens_bar = ch == "|" or (ch == ":" and not before[-1:].isdigit())
+        if ch == "\n" and line[:-1].strip() and set(line[:-1]) <= BARLINE_CHARS | {" "}:
+            return False                      # a line of nothing but a bar line
+        opens_bar = ch == "|" or (ch == ":" and not checks.ends_with_barline(before))
         if opens_bar and before[-1:] not in ("|", ":", "["):
-            dur, exp = bar.duration, bar.expected
-            # short bars: a pick-up, an ending's first bar, or one closed by a repeat (":|")
-            # that pairs with the pick-up; splits at "||" are left to the bar-level check
-            return exp is None or dur == exp or (dur < exp and (bar.first or bar.in_ending or dur == 0
-                                                                 or ch == ":"))
+            tokens = barlines.tokens(self.rules, r, bar, ch)
+            if tokens is False:
+                return False
+            if tokens is not None:
+                if not any(t.startswith(ch) for t in tokens):
+                    return False
+                r.barline = (len(before), tokens)
+            return True
         if opens_bar:
             return True
         bar = self._open_bar(r, before + ch)
         return bar.expected is None or bar.duration <= bar.expected
 
     @staticmethod
-    def _open_bar(r: _Row, text: str):
+    def _open_bar(r: Row, text: str):
         """The bar scanner's open bar at the end of ``text``. The last few answers are
         kept: the mask asks about the text, the check of the drawn character about the
         text and the text with that character, which the next mask asks about again."""
@@ -224,13 +233,42 @@ class AbcGuide:
             found = r.open_bars[text] = r.bars.open_bar(text)
         return found
 
-    def _line_verdict(self, r: _Row, before: str, final: bool) -> int:
+    def _bar_verdict(self, r: Row, before: str, checking: bool = True, ch: str = "") -> int:
+        """After a bar line: may the bar stand, and where does the tune stand now? Past
+        the redraw budget (``checking`` False) nothing is redrawn, but the place is kept
+        up, so the form still says when the tune ends."""
+        report = r.bars.report(before.rstrip())        # only the lines since the last call
+        ok, wrong_before = checks.bar_stands(report.bars)
+        if checking and (not ok or wrong_before > r.known_wrong) and r.bar_tries < self.max_bar_tries:
+            r.bar_tries += 1
+            return self._rollback(r, r.bar_mark, BAR)
+        place = form.place(report.bars, report.pending_ending)
+        if checking and self.rules.folk and place.just_closed and r.tonic_tries < TONIC_TRIES:
+            fixed = checks.with_tonic(before[r.bar_mark:], report.bars[-1] if report.bars else None)
+            if fixed is not None:
+                r.tonic_tries += 1
+                verdict = self._rollback(r, r.bar_mark, BAR)
+                r.forced = fixed
+                return verdict
+        r.bar_tries, r.tonic_tries, r.bar_mark = 0, 0, len(before)
+        r.known_wrong = wrong_before + (not ok)      # kept as drawn once the tries ran out
+        r.place = place
+        if (checking and self.rules.folk and ch != "\n" and not form.must_end(self.rules, place)
+                and r.rng.random() < self.rules.restate_share()):
+            r.copy = checks.restatements(before, report.bars)   # the sampler picks one (guided.py)
+            if r.copy:
+                return COPY       # ``ch`` is not written: the restated bar comes in its place
+        return KEEP
+
+    def _line_verdict(self, r: Row, before: str, final: bool) -> int:
         text = before[: -len(END) + 1].rstrip("\n") if final else before
         k_line = before.rsplit("\n", 1)[-1].startswith("K:")
-        if (self.check_lines and (r.in_body or k_line) and r.line_tries < self.max_line_tries
+        tries_left = r.end_tries < END_TRIES if final else r.line_tries < self.max_line_tries
+        if (self.check_lines and (r.in_body or k_line) and tries_left
                 and r.redraws < self.max_redraws
-                and self._line_errors(text, r, final)):
+                and checks.line_errors(text, r.text[: r.line_mark].count("\n") + 1, final)):
             r.line_tries += 1
+            r.end_tries += final
             r.no_end = final
             return self._rollback(r, r.line_mark, LINE)
         r.line_tries, r.no_end = 0, False
@@ -238,82 +276,40 @@ class AbcGuide:
             r.line_mark = r.bar_mark = len(before)   # bad header is drawn again as a whole
         return KEEP
 
-    def _rollback(self, r: _Row, mark: int, kind: int) -> int:
+    def _rollback(self, r: Row, mark: int, kind: int) -> int:
         r.text = r.text[:mark]
         r.bar_checked = len(r.text.rstrip())  # the bar line we go back to was accepted
-        r.known_wrong = sum(b.status == "wrong" for b in r.bars.report(r.text).bars)
+        report = r.bars.report(r.text)
+        r.known_wrong = sum(b.status == "wrong" for b in report.bars)
+        r.place = form.place(report.bars, report.pending_ending)
         if kind == LINE:
             r.bar_mark = mark
         r.redraws += 1
+        r.forced, r.barline, r.copy = "", None, None
+        r.frozen_at = mark if self.rules.folk and checks.ends_with_barline(r.text) else -1
         self._refresh(r)
         return kind
 
     # --- helpers -------------------------------------------------------------
-    def _append(self, r: _Row, ch: str) -> None:
+    def _append(self, r: Row, ch: str) -> None:
         r.text += ch
         if ch == "\n":
             self._line_done(r, r.text[:-1].rsplit("\n", 1)[-1], len(r.text))
 
     @staticmethod
-    def _line_done(r: _Row, last: str, end: int) -> None:
-        """Header facts from a finished line: fields seen, M:/L: in force, body start."""
-        if last.startswith("M:"):
-            r.meter = last
-        elif last.startswith("L:"):
-            r.unit = last
+    def _line_done(r: Row, last: str, end: int) -> None:
+        """Header facts from a finished line: fields seen and their values, body start."""
         if not r.in_body and len(last) > 1 and last[1] == ":" and last[0].isalpha():
-            r.fields.add(last[0])
+            r.seen[last[0]] += 1
+            r.values.setdefault(last[0], last[2:].strip())
             if last[0] == "K":
                 r.in_body, r.body_start = True, end
 
-    def _refresh(self, r: _Row) -> None:
+    def _refresh(self, r: Row) -> None:
         """Recompute header facts from the text after a rollback."""
-        r.fields, r.in_body, r.body_start, r.meter, r.unit = set(), False, -1, "", ""
+        r.seen, r.values, r.in_body, r.body_start = Counter(), {}, False, -1
         r.banned, r.char_tries = set(), 0
         end = 0
         for line in r.text.split("\n")[:-1]:
             end += len(line) + 1
             self._line_done(r, line, end)
-
-    def _bar_verdict(self, r: _Row, text: str) -> tuple[bool, int]:
-        """(may the bar just closed stand, how many earlier bars are now wrong).
-
-        Uses the evaluator's rules (abcbars): a bar longer than its measure is
-        wrong; a short one may stand if it is a pick-up, starts an ending, sits at
-        a section boundary or a repeat. Whether a split bar is completed by the
-        next one shows up as an earlier bar turning wrong at the next check."""
-        from abcrnn.notation.bars import BOUNDARY, repeat_end, repeat_start
-        bars = r.bars.report(text.rstrip()).bars        # only the lines since the last call
-        if not bars:
-            return True, 0
-        bar = bars[-1]
-        wrong_before = sum(b.status == "wrong" for b in bars[:-1])
-        if bar.expected is None or bar.duration == bar.expected:
-            return True, wrong_before
-        if bar.duration > bar.expected:
-            return False, wrong_before
-        first = sum(b.voice == bar.voice for b in bars) == 1
-        short_ok = (first or bar.in_ending or bool(BOUNDARY.search(bar.closed_by + " " + bar.opened_by))
-                    or repeat_start(bar.opened_by) or repeat_end(bar.closed_by))
-        return short_ok, wrong_before
-
-    def _line_errors(self, text: str, r: _Row, final: bool) -> bool:
-        from abcrnn.tools.abc2midi import check_abc
-        first_line = r.text[: r.line_mark].count("\n") + 1
-        check = check_abc(text)
-        if final:
-            return not check.valid
-        return any(m.line >= first_line or m.line == 0 for m in check.errors
-                   if "at end of tune" not in m.text and "No tune processed" not in m.text)
-
-
-def _ends_with_barline(text: str) -> bool:
-    """Does the text end with a bar line (and its ending number), spaces aside?"""
-    line = text[text.rfind("\n") + 1:].rstrip(" \t")
-    if lexer.is_field_line(line) or line.startswith("%"):
-        return False
-    last = None
-    for last in lexer.tokens(line):
-        pass
-    # a lone ":" (the scanner's dotted bar line) is more often a typo in text than a bar line
-    return last is not None and last.lastgroup == "barline" and ("|" in last["bar"] or "::" in last["bar"])

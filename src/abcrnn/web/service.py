@@ -20,7 +20,7 @@ from abcrnn.notation.tunes import split_abc
 from abcrnn.api import load_model
 from abcrnn.tools.programs import MissingToolError
 from abcrnn.music.render import RenderError, render_tune, tune_filename
-from abcrnn.sampling.sample import GenerationTimeout
+from abcrnn.sampling.net import GenerationTimeout
 from abcrnn.web.schemas import GenerateRequest, GenerateResponse, Tune
 
 GENERATE_SECONDS = 60.0    # most one generation may compute

@@ -1,0 +1,50 @@
+"""What a corpus's tunes are like, in a few numbers the sampler can use: the header
+fields they carry and how often, the meters, unit lengths, keys and rhythms they are
+written in, and how much they restate their bars. Training stores it in model.json
+(``corpus_profile``), so a model generates with its own corpus's habits, not the
+bundled corpus's; a model without one gets ``DEFAULT``."""
+from __future__ import annotations
+
+from collections import Counter
+
+from abcrnn.notation.bars import bar_report
+from abcrnn.notation.form import parts, restated_bars
+from abcrnn.notation.tunes import header_and_body
+
+TOP = 40                 # values kept per field
+MIN_SHARE = 0.002        # values rarer than this are left out (typos, one-off meters)
+
+DEFAULT = {"tunes": 0, "field_share": {"T": 1.0, "M": 1.0, "L": 1.0, "K": 1.0, "R": 0.9},
+           "meters": {m: 1 for m in ("6/8", "C|", "2/4", "3/4", "9/8", "4/4", "C", "3/8", "2/2",
+                                      "12/8", "6/4", "3/2", "5/4", "7/8")},
+           "units": {"1/8": 1, "1/16": 1, "1/4": 1},
+           "rhythms": {r: 1 for r in ("reel", "jig", "hornpipe", "polka", "slide", "slip jig",
+                                       "waltz", "mazurka", "march", "strathspey", "barndance")},
+           "keys": {}, "restated_share": 0.3,
+           # shares of parts by length in bars (the bundled corpus's)
+           "part_lengths": {"4": 0.18, "8": 0.63, "16": 0.07}}
+
+
+def _values(tunes_headers: list[list[str]], name: str) -> dict[str, int]:
+    counts = Counter(ln[2:].split("%", 1)[0].strip() for h in tunes_headers for ln in h
+                     if ln.startswith(name + ":"))
+    counts.pop("", None)
+    n = max(1, len(tunes_headers))
+    return {v: c for v, c in counts.most_common(TOP) if c / n >= MIN_SHARE}
+
+
+def profile(tunes: list[str]) -> dict:
+    """The profile of ``tunes`` (see the module docstring); JSON-able."""
+    headers = [header_and_body(t)[0] for t in tunes]
+    n = max(1, len(tunes))
+    fields = Counter(f for h in headers for f in {ln[0] for ln in h if len(ln) > 1 and ln[1] == ":"})
+    restated = [restated_bars(t) for t in tunes]
+    total = sum(b for _, b in restated)
+    lengths = Counter(p.bars for t in tunes for p in parts(bar_report(t).bars))
+    n_parts = max(1, sum(lengths.values()))
+    return {"tunes": len(tunes),
+            "field_share": {f: round(c / n, 4) for f, c in sorted(fields.items())},
+            "meters": _values(headers, "M"), "units": _values(headers, "L"),
+            "rhythms": _values(headers, "R"), "keys": _values(headers, "K"),
+            "restated_share": round(sum(r for r, _ in restated) / total, 4) if total else 0.0,
+            "part_lengths": {str(k): round(lengths[k] / n_parts, 4) for k in (4, 8, 16)}}

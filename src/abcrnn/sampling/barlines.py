@@ -1,0 +1,63 @@
+"""Which bar lines the guide lets a tune write where (folk form, form.py's rules),
+and the bar line being written character by character (``Row.barline``)."""
+from __future__ import annotations
+
+from abcrnn.sampling import form
+from abcrnn.sampling.row import Row
+
+BARLINE_CHARS = frozenset("|:[]0123456789,-")
+
+
+def closes(rules: form.FormRules, r: Row, n: int) -> bool:
+    """Does the part close at n bars? Drawn once per place (a redrawn bar meets the
+    same answer), from the row's own random stream."""
+    key = (r.place.parts_closed, r.place.ending, n)
+    if key not in r.closes:
+        r.closes[key] = r.rng.random() < form.close_share(rules, n)
+    return r.closes[key]
+
+
+def at_full_bar(rules: form.FormRules, r: Row, bar) -> frozenset[str] | None:
+    """The bar lines allowed after a full bar (None: any)."""
+    return form.barlines(rules, r.place, 1, lambda n: closes(rules, r, n), bar.repeat_open)
+
+
+def tokens(rules: form.FormRules, r: Row, bar, ch: str):
+    """The bar lines allowed at the end of the open bar ``bar`` (barscan.OpenBar): a set,
+    None (any), or False (no bar line may come yet)."""
+    dur, exp = bar.duration, bar.expected
+    if dur == 0:                                   # no music since the last bar line
+        return None
+    if exp is None or dur == exp:
+        return at_full_bar(rules, r, bar)
+    if dur > exp:
+        return False
+    if bar.first:                                  # a pick-up
+        return None
+    if not rules.folk:           # an ending's first bar, or closed by a repeat (":|"): it
+        return None if ch == ":" or bar.in_ending else False      # pairs with the pick-up
+    pair = bool(r.place.pickup) and dur + r.place.pickup == exp
+    allowed = form.barlines(rules, r.place, 1 if pair else 0, None, bar.repeat_open) or frozenset()
+    closing = frozenset(t for t in allowed if t not in form.CONTINUE and t != "|1")
+    return closing if pair and closing else False
+
+
+def mask(r: Row, chars: frozenset) -> set[str]:
+    """The characters that go on with the bar line being written (or end it)."""
+    start, allowed = r.barline
+    typed = r.text[start:]
+    nxt = {t[len(typed)] for t in allowed if t.startswith(typed) and len(t) > len(typed)}
+    if typed in allowed:
+        nxt |= set(chars) - BARLINE_CHARS
+    return nxt
+
+
+def fits(r: Row, before: str, ch: str) -> bool:
+    start, allowed = r.barline
+    typed = before[start:]
+    if ch in BARLINE_CHARS and any(t.startswith(typed + ch) for t in allowed):
+        return True
+    if typed in allowed and ch not in BARLINE_CHARS:
+        r.barline = None                         # the bar line is complete
+        return True
+    return False

@@ -1,0 +1,209 @@
+"""Folk form for the guide: what a musician asks for (rhythm, key, meter, the parts and
+their repeats) and where a tune stands while it grows (the part being written, its
+bars, its endings), so the guide can say which bar lines may come next and when the
+tune may end.
+
+Rules of ``structure="folk"`` (``"free"`` keeps none of them):
+* a part closes (``:|``, ``||``, ``|]``, ``::``, ``|:``) only after 4, 8 or 16 bars
+  counted as the evaluator counts them (notation/form.py), and must close at 16;
+* a first ending closes with ``:|2``, and the second ending then has as many bars;
+* the last note of a part is the tonic (the guide puts the tonic in its place);
+* the tune may end only after a part has closed and it has 8 bars or more, and must
+  end after ``MAX_PARTS`` parts; with ``form`` (``AABB``, ``ABC``, ``AABBCC``...) it has
+  exactly those parts, each repeated (``AA``) or not (``A``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from abcrnn.corpus.profile import DEFAULT
+from abcrnn.notation.bars import BOUNDARY
+from abcrnn.notation.form import SQUARE_LENGTHS, count_bars
+from abcrnn.notation.rhythms import meters_for, normal_meter, rhythm_name
+from abcrnn.notation.scanner import Bar
+
+STRUCTURES = ("folk", "free")
+HEADERS = ("folk", "all")
+MAX_PARTS = 6
+MIN_BARS = 8
+MAX_BARS = 64            # a tune this long ends at its next part's close (corpus: median 16-24)
+CONTINUE = frozenset({"|"})
+CLOSE = frozenset({":|", "||", "|]", "::", "|:"})
+REPEAT_CLOSE = frozenset({":|", "::"})
+_KEY = re.compile(r"[A-G][#b]?(m|min|maj|ion|mix|dor|phr|lyd|loc|aeo|minor|major|mixolydian|dorian)?$",
+                  re.I)
+
+
+@dataclass(frozen=True)
+class FormRules:
+    structure: str = "folk"
+    headers: str = "folk"
+    rhythm: str | None = None     # R: value to write (any the model's corpus used, or the table's)
+    meter: str | None = None      # M: value
+    key: str | None = None        # K: value
+    unit: str | None = None       # L: value
+    form: str | None = None       # parts and repeats, e.g. AABB
+    title: str | None = None      # T: value
+    restate: float | None = None  # bars restated by copying an earlier one; None: the corpus's share
+    profile: dict = field(default_factory=lambda: DEFAULT, compare=False, hash=False)
+
+    def __post_init__(self):
+        if self.structure not in STRUCTURES:
+            raise ValueError(f"form structure must be one of {', '.join(STRUCTURES)}, got {self.structure!r}")
+        if self.headers not in HEADERS:
+            raise ValueError(f"headers must be one of {', '.join(HEADERS)}, got {self.headers!r}")
+        for name in ("rhythm", "meter", "key", "unit", "title"):
+            value = getattr(self, name)
+            if value is not None and (not value.strip() or "\n" in value or len(value) > 60):
+                raise ValueError(f"{name} must be one line of text, got {value!r}")
+        if self.key is not None and not _KEY.match(self.key.strip()):
+            raise ValueError(f"key {self.key!r} is not a key (examples: D, Em, Ador, Bb, F#m, Gmix)")
+        if self.meter is not None and not re.fullmatch(r"\d+/\d+|C\|?", normal_meter(self.meter)):
+            raise ValueError(f"meter {self.meter!r} is not a meter (examples: 6/8, 2/4, C|, 9/8)")
+        if self.unit is not None and not re.fullmatch(r"1/(1|2|4|8|16|32|64)", self.unit.strip()):
+            raise ValueError(f"unit length {self.unit!r} is not one (examples: 1/8, 1/16, 1/4)")
+        if self.rhythm and self.meter and rhythm_name(self.rhythm):
+            if normal_meter(self.meter) not in meters_for(self.rhythm):
+                raise ValueError(f"a {self.rhythm} is written in {' or '.join(meters_for(self.rhythm))}, "
+                                 f"not {self.meter}")
+        if self.form is not None:
+            plan(self.form)
+        if self.restate is not None and not 0 <= self.restate <= 0.9:
+            raise ValueError(f"restate must be a share between 0 and 0.9, got {self.restate}")
+
+    @property
+    def folk(self) -> bool:
+        return self.structure == "folk"
+
+    def restate_share(self) -> float:
+        if self.restate is not None:
+            return self.restate
+        return float(self.profile.get("restated_share", DEFAULT["restated_share"]))
+
+
+def plan(form: str) -> list[bool]:
+    """``AABB`` -> [True, True]: one entry per part, True when it is repeated."""
+    if not re.fullmatch(r"[A-Z]+", form or ""):
+        raise ValueError(f"form must be capital letters, one per part played (AABB, ABC, AABBCC), got {form!r}")
+    runs = [m.group() for m in re.finditer(r"(.)\1*", form)]
+    if any(len(r) > 2 for r in runs) or len(runs) != len({r[0] for r in runs}):
+        raise ValueError(f"form {form!r}: each part once (A) or repeated (AA), in order, no part twice")
+    if len(runs) > MAX_PARTS:
+        raise ValueError(f"form {form!r}: at most {MAX_PARTS} parts")
+    return [len(r) == 2 for r in runs]
+
+
+@dataclass
+class Place:
+    """Where a growing tune stands, from its bars so far (first voice)."""
+    parts_closed: int = 0        # parts finished
+    tune_bars: int = 0           # bars of the finished parts
+    bars: int = 0                # bars of the part being written (first ending only)
+    pickup: object = 0           # duration of its short first bar (0: none)
+    ending: int = 0              # the ending being written (0: none)
+    ending1: int = 0             # bars of the part's first ending
+    ending_bars: int = 0         # bars of the current ending so far
+    just_closed: bool = False    # the last bar line closed a part
+
+
+def place(bars: list[Bar], pending_ending: str = "") -> Place:
+    """The Place after ``bars`` (all closed by a bar line). ``pending_ending``: the ending
+    number the last bar line opened (``:|2``), which the next bar starts."""
+    voice = bars[0].voice if bars else ""
+    bars = [b for b in bars if b.voice == voice]
+    p, start = Place(), 0
+    for k, bar in enumerate(bars):
+        nxt_ending = bars[k + 1].ending if k + 1 < len(bars) else pending_ending
+        goes_on = bool(nxt_ending) and _num(nxt_ending) >= 2
+        if BOUNDARY.search(bar.closed_by) and not goes_on:
+            n = count_bars(bars[start:k + 1])
+            if n:
+                p.parts_closed, p.tune_bars = p.parts_closed + 1, p.tune_bars + n
+            start = k + 1
+    current = bars[start:]
+    p.just_closed = bool(bars) and not current
+    p.bars = count_bars(current)
+    if current and current[0].expected is not None and current[0].duration < current[0].expected:
+        p.pickup = current[0].duration
+    ending = 0
+    for bar in current:
+        if bar.in_ending:
+            ending = _num(bar.ending)
+            if ending >= 2:
+                p.ending_bars = 0
+        if ending == 1:
+            p.ending1 += 1
+        elif ending >= 2:
+            p.ending_bars += 1
+    if pending_ending:
+        ending = _num(pending_ending)
+        p.ending_bars = 0
+    p.ending = ending
+    return p
+
+
+def _num(ending: str) -> int:
+    m = re.match(r"\d+", ending)
+    return int(m.group()) if m else 1
+
+
+def close_share(rules: FormRules, n: int) -> float:
+    """How often a part that has reached ``n`` bars closes there, in the model's corpus:
+    the corpus's parts of n bars against those of n bars or more (4, 8 or 16)."""
+    lengths = rules.profile.get("part_lengths") or DEFAULT["part_lengths"]
+    share = {k: float(lengths.get(str(k), 0)) for k in SQUARE_LENGTHS}
+    later = sum(v for k, v in share.items() if k >= n)
+    return share.get(n, 0.0) / later if later else 1.0
+
+
+def barlines(rules: FormRules, p: Place, counts: int, decide=None,
+             repeat_open: bool = False) -> frozenset[str] | None:
+    """The bar lines allowed at the end of a bar that adds ``counts`` bars (1 for a full
+    bar, 0 or 1 for a short last bar) to the part: None for no constraint. ``decide(n)``,
+    if given, says whether a part that could close at n bars does (the guide draws it
+    with close_share, so parts have the corpus's lengths, not only the model's say)."""
+    if not rules.folk:
+        return None
+    if p.ending >= 2:                             # a second ending as long as the first
+        done = p.ending_bars + counts >= max(1, p.ending1)
+        return frozenset({"||", "|]"}) if done else CONTINUE
+    n = p.bars + counts
+    close = n in SQUARE_LENGTHS
+    if p.ending == 1:
+        closing = frozenset({":|2"})
+    else:               # a repeat opened with |: closes with :| (or ::); abc2midi wants it
+        closing = REPEAT_CLOSE if repeat_open else CLOSE
+        if rules.form is not None:
+            repeated = plan(rules.form)
+            i = min(p.parts_closed, len(repeated) - 1)
+            last = p.parts_closed >= len(repeated) - 1
+            closing = (frozenset({":|"}) if repeated[i] else frozenset({"||", "|]"} if not last else {"|]"}))
+            if repeat_open:
+                closing = frozenset({":|"})
+    if n >= max(SQUARE_LENGTHS):
+        return closing
+    if close and decide is not None:
+        close = decide(n)
+        if close:
+            return closing
+    allowed = (CONTINUE | closing) if close else CONTINUE
+    if p.ending == 0 and any(n + k in SQUARE_LENGTHS for k in (1, 2)):
+        allowed = allowed | {"|1"}                # a first ending of one or two bars may start
+    return allowed
+
+
+def may_end(rules: FormRules, p: Place) -> bool:
+    """May the tune end here (a part has just closed and it is long enough)?"""
+    if not rules.folk:
+        return True
+    if not p.just_closed or p.tune_bars < MIN_BARS:
+        return False
+    return rules.form is None or p.parts_closed >= len(plan(rules.form))
+
+
+def must_end(rules: FormRules, p: Place) -> bool:
+    if not rules.folk or not p.just_closed:
+        return False
+    wanted = len(plan(rules.form)) if rules.form is not None else MAX_PARTS
+    return p.parts_closed >= wanted or p.tune_bars >= MAX_BARS

@@ -1,0 +1,137 @@
+"""Guided sampling's loop: all rows step together; the guide (guide.py) says for each
+row what may come next and whether the character drawn stands, and a row it sends
+back returns to the state saved at its bar or line mark (net.Marks).
+
+Rows that are done leave the batch (``Net.keep``), so the last long tunes of a batch
+do not pay for the rows that ended long before them."""
+from __future__ import annotations
+
+import torch
+
+from abcrnn.notation.tunes import END, START
+from abcrnn.sampling.draw import pick
+from abcrnn.sampling.guide import BAR, CHAR, COPY, KEEP, LINE, AbcGuide
+from abcrnn.sampling.net import Generated, Marks, Net
+
+SCORE_CHARS = 6          # restated bars are told apart by the model's likelihood of their start
+
+
+class _Masks:
+    """Allowed-character sets as (V,) boolean tensors, made once per distinct set."""
+
+    def __init__(self, vocab, device):
+        self.vocab, self.device, self.made = vocab, device, {}
+
+    def tensor(self, allowed: frozenset) -> torch.Tensor:
+        found = self.made.get(allowed)
+        if found is None:
+            if len(self.made) > 4096:
+                self.made.clear()
+            found = torch.zeros(len(self.vocab), dtype=torch.bool, device=self.device)
+            found[[self.vocab.stoi[c] for c in allowed]] = True
+            self.made[allowed] = found
+        return found
+
+
+def masked_logits(net: Net, guide: AbcGuide, live: list[int], masks: _Masks) -> torch.Tensor:
+    """``net.last`` with every character the guide forbids at -inf (row i of the batch
+    is the guide's row live[i]; -1: a row that is done, left as it is)."""
+    found = guide.mask_rows([b for b in live if b >= 0])
+    if not found:
+        return net.last
+    keep = torch.ones_like(net.last, dtype=torch.bool)
+    for i, b in enumerate(live):
+        if b in found:
+            keep[i] = masks.tensor(frozenset(found[b]))
+    return net.last.masked_fill(~keep, float("-inf"))
+
+
+def sample_guided(net: Net, vocab, prime: str, max_len: int, how, form=None):
+    B = net.last.size(0)
+    g = AbcGuide(vocab, prime, B, form=form, seed=how[3].seed)
+    n_prime = len(g.rows[0].text)
+    marks = {"bar": Marks(net), "line": Marks(net)}
+    live = list(range(B))                 # the guide's row of each row of the batch
+    busy = [True] * B                     # still writing (a done row waits for compaction)
+    ended = [False] * B
+    masks = _Masks(vocab, net.last.device)
+    for _ in range(4 * max_len):                      # redraws are bounded too
+        if not any(busy):
+            break
+        if net.cache is not None:   # the tune's own music speaks in its body, not in its header
+            net.cache.on = torch.tensor([g.rows[b].in_body for b in live], device=net.cache.on.device)
+        nxt = pick(masked_logits(net, g, [b if busy[i] else -1 for i, b in enumerate(live)], masks), *how)
+        chars = [vocab.itos[i] for i in nxt.tolist()]
+        before = [(g.rows[b].bar_mark, g.rows[b].line_mark) for b in live]
+        verdicts = [g.step(b, ch) if busy[i] else CHAR for i, (b, ch) in enumerate(zip(live, chars))]
+        for i, b in enumerate(live):     # a mark that moved now stands here: save this place
+            if verdicts[i] in (KEEP, COPY):
+                if g.rows[b].bar_mark != before[i][0]:
+                    marks["bar"].set(i, net)
+                if g.rows[b].line_mark != before[i][1]:
+                    marks["line"].set(i, net)
+        refused = [i for i, v in enumerate(verdicts) if v in (CHAR, COPY)]
+        kept = net.save(refused) if refused else None
+        net.feed(nxt)
+        if refused:             # same place again: the step is undone, the guide bans the char
+            net.restore(refused, kept)
+        copies = [i for i, v in enumerate(verdicts) if v == COPY]
+        if copies:              # from the place before the character taken back
+            restate(net, vocab, [g.rows[live[i]] for i in copies], copies, how[0])
+        for i, b in enumerate(live):
+            v, text = verdicts[i], g.rows[b].text
+            if v == KEEP and (text.endswith(END) or len(text) - n_prime >= max_len):
+                ended[b], busy[i] = text.endswith(END), False
+            elif v in (BAR, LINE):                    # back to the mark: its saved place
+                key = "line" if v == LINE else "bar"
+                marks[key].restore(i, net)
+                if key == "line":                     # the bar mark moved back with it
+                    marks["bar"].copy_from(i, marks["line"])
+        if 0 < sum(busy) <= 0.75 * len(live):        # the rows still writing, alone
+            stay = [i for i in range(len(live)) if busy[i]]
+            net.keep(stay)
+            for m in marks.values():
+                m.keep(stay)
+            how[3].keep(stay)
+            live, busy = [live[i] for i in stay], [True] * len(stay)
+    return [Generated(f"{START}\n{g.rows[b].text}", ended[b]) for b in range(B)]
+
+
+@torch.inference_mode()
+def restate(net: Net, vocab, rows, at: list[int], temperature: float) -> None:
+    """The guide asks for the next bar of each of these rows to restate one of a few
+    earlier bars (row.copy). Each is scored by the model's own log-likelihood of its
+    first SCORE_CHARS characters from the row's state (all rows' candidates in one
+    batch), one is drawn with those weights (at the sampling temperature; 0: the
+    likeliest), and the guide writes it (row.forced)."""
+    owners, ids = [], []
+    for k, row in enumerate(rows):
+        for text in row.copy:
+            owners.append(k)
+            ids.append(vocab.encode(text)[:SCORE_CHARS])
+    logp = score(net, [at[k] for k in owners], ids)
+    for k, row in enumerate(rows):
+        mine = [j for j, o in enumerate(owners) if o == k]
+        lp = logp[mine]
+        if temperature == 0 or len(mine) == 1:
+            choice = int(torch.argmax(lp))
+        else:
+            choice = row.rng.choices(range(len(mine)), weights=torch.softmax(lp / temperature, 0).tolist())[0]
+        row.forced, row.copy = row.copy[choice], None
+
+
+def score(net: Net, rows: list[int], ids: list[list[int]]) -> torch.Tensor:
+    """Log-likelihood (m,) of each id sequence as the continuation of its batch row."""
+    m, longest = len(ids), max(len(x) for x in ids)
+    state = [tuple(t[:, rows].clone() for t in s) if isinstance(s, tuple) else s[:, rows].clone()
+             for s in net.state]
+    last = net.last[rows]
+    lengths = torch.tensor([len(x) for x in ids])
+    total = torch.zeros(m)
+    for t in range(longest):
+        col = torch.tensor([x[t] if t < len(x) else 0 for x in ids], device=last.device)
+        lp = torch.log_softmax(last.float(), -1).gather(1, col[:, None]).squeeze(1).cpu()
+        total += torch.where(t < lengths, lp, torch.zeros_like(lp))
+        if t + 1 < longest:
+            last, state, _ = net.step_fn(col, state)
+    return total

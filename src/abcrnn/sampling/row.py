@@ -1,0 +1,41 @@
+"""One tune as the guide sees it while it grows: its text, where it may go back to,
+what its header holds, where its form stands, and its own random draws."""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from abcrnn.notation.barscan import IncrementalBars
+from abcrnn.sampling import form
+
+
+@dataclass
+class Row:
+    text: str = ""                 # the tune so far, markers excluded
+    line_mark: int = 0             # rollback point for LINE (offset into text)
+    bar_mark: int = 0              # rollback point for BAR
+    bar_tries: int = 0
+    bar_checked: int = -1          # end of the last bar line checked (no double checks)
+    known_wrong: int = 0           # wrong bars kept because their redraws ran out
+    banned: set = field(default_factory=set)   # characters refused at this very position
+    char_tries: int = 0
+    body_start: int = -1           # offset where the body begins (-1: still in the header)
+    line_tries: int = 0
+    seen: Counter = field(default_factory=Counter)   # header fields written
+    values: dict = field(default_factory=dict)        # their values (the first of each)
+    in_body: bool = False
+    no_end: bool = False           # the tune's end was refused: the next line must be music
+    redraws: int = 0
+    tonic_tries: int = 0
+    end_tries: int = 0             # endings refused by the whole-tune check (bounded apart:
+                                   # redrawing the last line cannot mend an earlier one)
+    forced: str = ""               # text the guide writes for the model (a bar with the tonic)
+    barline: tuple | None = None   # (where the bar line being written starts, tokens allowed)
+    frozen_at: int = -1            # a redraw went back to just after this accepted bar line
+    copy: list | None = None       # earlier bars the next bar may restate (guided.py scores them)
+    place: form.Place = field(default_factory=form.Place)
+    rng: random.Random = field(default_factory=random.Random)   # the row's own draws (form choices)
+    closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close
+    bars: IncrementalBars = field(default_factory=IncrementalBars)   # bar_report of text, kept up
+    open_bars: dict = field(default_factory=dict)   # text -> its OpenBar: the last few asked
