@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import run as bench
 
 from abcrnn.model.charrnn import CharRNN
+from abcrnn.training import recipe
 from abcrnn.training.config import TrainConfig
 from abcrnn.training.loop import clip_grads, estimate_loss, train_step
 from abcrnn.training.runstate import make_optimizer, prepare
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=str(ROOT / "out" / "bench" / "t140-0"),
                     help="model folder for the sampling experiments")
     args = ap.parse_args(argv)
-    cfg = TrainConfig(corpus=str(bundled_corpus()))
+    cfg = recipe.resolve(TrainConfig(corpus=str(bundled_corpus())), 0)[0]     # the quick recipe
     vocab, sets, _, _ = prepare(cfg)
     threads = torch.get_num_threads()
     for name in args.only.split(","):

@@ -13,6 +13,7 @@ so that noise from other work on the machine hits them alike.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import os
 import platform
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))      # run from a checkout without installing, too
 
 from abcrnn.model.charrnn import CharRNN
+from abcrnn.training import recipe
 from abcrnn.training.config import TrainConfig
 from abcrnn.training.runstate import make_optimizer, prepare
 from abcrnn.training.loop import train_step
@@ -145,7 +147,7 @@ def throughputs(cfg: TrainConfig, m: dict) -> dict:
     chars = {"kernel": cfg.batch_size * cfg.seq_len, "train": cfg.batch_size * cfg.seq_len,
              "naive": cfg.seq_len, "naive_nn_lstm": cfg.seq_len}
     if m["ref_shape"]:
-        ref = TrainConfig(corpus=cfg.corpus, batch_size=32, seq_len=128)
+        ref = replace(cfg, batch_size=32, seq_len=128)
         fns |= {"kernel_b32_t128": make_kernel(ref, len(vocab)),
                 "train_b32_t128": make_train(ref, len(vocab), sets["train"])}
         chars |= {"kernel_b32_t128": 32 * 128, "train_b32_t128": 32 * 128}
@@ -236,7 +238,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     mode = "quick" if args.quick else "full" if args.full else "standard"
-    m, cfg, out = MODES[mode], TrainConfig(corpus=str(bundled_corpus())), Path(args.out)
+    # the quick recipe (no --minutes): what `abcrnn train` runs by default
+    cfg = recipe.resolve(TrainConfig(corpus=str(bundled_corpus())), 0)[0]
+    m, out = MODES[mode], Path(args.out)
     result = {"mode": mode, **machine()}
     # the training process first: RUSAGE_CHILDREN's peak then is this child's own
     runs = [time_to_target(out / f"t140-{i}", m["t140_max_steps"]) for i in range(m["t140_runs"])]

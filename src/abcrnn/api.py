@@ -123,17 +123,19 @@ def load_corpus(path: str | Path | None = None):
     return read(path)
 
 
-def train(config=None, *, resume: bool = False, progress: bool = True, **settings) -> Model:
+def train(config=None, *, resume: bool = False, progress: bool = True, given: set | None = None,
+          **settings) -> Model:
     """Train a model (settings as ``abcrnn train``'s flags: ``train(out="out/run",
-    minutes=5, hidden_size=512)``, or a train.config.TrainConfig) and return its best
-    checkpoint."""
+    minutes=5, hidden_size=512)``, or a training.config.TrainConfig) and return its best
+    checkpoint. With ``resume`` the run in ``out`` goes on; only the settings given
+    (``given``: their names, for a TrainConfig) change, and only those that may."""
     from abcrnn.training.config import TrainConfig
     from abcrnn.training.loop import train as run
     if config is None:
-        config = TrainConfig(**settings)
+        config, given = TrainConfig(**settings), set(settings)
     elif settings:
         raise TypeError("give either a TrainConfig or settings, not both")
-    run(config, resume=resume, progress=progress)
+    run(config, resume=resume, progress=progress, given=given)
     return Model(config.out)
 
 

@@ -103,7 +103,7 @@ def test_negative_target_val_loss_is_one_clear_error(tmp_path, corpus_file, caps
     assert main(TRAIN + ["--corpus", str(corpus_file), "--out", str(tmp_path / "r"),
                          "--target-val-loss", "-1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["abcrnn: error: target_val_loss must be a number >= 0 (0 = off)"]
+    assert err == ["abcrnn: error: target_val_loss must be a number >= 0 (0 = off), got -1.0"]
     assert not (tmp_path / "r").exists()
 
 
@@ -185,7 +185,7 @@ def test_training_start_up_does_not_import_torch_dynamo(vocab):
             "from abcrnn.training.loop import train_step\n"
             "from abcrnn.training.runstate import make_optimizer\n"
             "m = CharRNN(ModelConfig(20, hidden_size=8, embed_size=4))\n"
-            "opt = make_optimizer(m, TrainConfig())\n"
+            "opt = make_optimizer(m, TrainConfig(lr=8e-3))\n"
             "idx = torch.randint(20, (2, 6))\n"
             "train_step(m, opt, idx, idx, 1.0)\n"
             "opt.state_dict()\n"

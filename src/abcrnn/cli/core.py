@@ -7,7 +7,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from pathlib import Path
 
 from abcrnn.cli.common import DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_folder, flag, read_tunes
@@ -32,19 +32,31 @@ def cmd_corpus(args) -> None:
           f"val {len(val_ids)} tunes ({chars(val_ids):,} chars), seed {args.seed}")
 
 
+def config_flags(p, config_cls) -> None:
+    """One flag per field of a settings dataclass, its help from the field's metadata,
+    with the choices and the default said (TrainConfig: training/config.py)."""
+    for f in fields(config_cls):
+        meta, default = f.metadata, f.default
+        text = meta["help"] + ("" if default is None or "default" in meta["help"]
+                               else f" (default: {default!r})" if isinstance(default, str)
+                               else f" (default: {default})")
+        if meta["type"] is bool:
+            p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            p.add_argument(flag(f.name), type=meta["type"], default=None, choices=meta["choices"],
+                           help=text, metavar=None if meta["choices"] else f.name.split("_")[-1].upper())
+
+
 def _train_parser(sub) -> None:
     from abcrnn.training.config import TrainConfig
-    p = sub.add_parser("train", help="train a model on a corpus")
-    for f in fields(TrainConfig):
-        helptext = f"default {f.default!r}" + (" (the bundled corpus)" if f.name == "corpus" else "")
-        if f.name == "split_seed":
-            helptext = "seed of the train/val split (default: --seed)"
-        if isinstance(f.default, bool):
-            p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=helptext)
-        else:
-            kind = type(f.default) if f.default is not MISSING else str
-            p.add_argument(flag(f.name), type=kind, default=None, help=helptext)
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.json")
+    p = sub.add_parser("train", help="train a model on a corpus",
+                       description="Train a character-level model on a corpus. Settings left unset "
+                                   "are chosen by the recipe from the corpus's size and --minutes, "
+                                   "and said at the start.")
+    config_flags(p, TrainConfig)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last.json (what may change: "
+                        "training/resume.py)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -53,26 +65,17 @@ def cmd_train(args) -> None:
     from abcrnn.training.config import TrainConfig
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name, None) is not None}
-    base = {"corpus": str(DEFAULT_CORPUS)}
-    check_out_folder(Path(given.get("out", TrainConfig.out)))
-    if args.resume:
-        last = Path(given.get("out", TrainConfig.out)) / "last.json"
-        if not last.is_file():
-            raise UserError(f"--resume: no checkpoint at {last}")
-        from abcrnn.model.checkpoint import read_meta
-        base = read_meta(last)[1]["train_config"]
-        changed = [k for k in ("cell", "hidden_size", "num_layers", "embed_size")
-                   if k in given and given[k] != base[k]]
-        if changed:
-            raise UserError("--resume cannot change the model's shape: " + ", ".join(map(flag, changed)))
-    elif "seed" in given and "split_seed" not in given:
-        base["split_seed"] = given["seed"]
-    cfg = TrainConfig.from_dict({**base, **given})
-    meta = train(cfg, resume=args.resume, progress=not args.quiet).meta
+    out = Path(given.get("out", TrainConfig.out))
+    check_out_folder(out)
+    if args.resume and not (out / "last.json").is_file():
+        raise UserError(f"--resume: no checkpoint at {out / 'last.json'}")
+    cfg = TrainConfig.from_dict(given)
+    meta = train(cfg, resume=args.resume, progress=not args.quiet, given=set(given)).meta
     if meta["history"] and os.environ.get("RANK", "0") == "0":    # under torchrun, rank 0 reports
         h = meta["history"][-1]
         print(f"step {h['step']}: train {h['train_loss']:.4f}, val {h['val_loss']:.4f} nats/char; "
-              f"best val {meta['best_val_loss']:.4f}; {h['chars_per_s']:,} chars/s; saved in {cfg.out}")
+              f"best val {meta['best_val_loss']:.4f}; {h['chars_per_s']:,} chars/s; stopped by "
+              f"{meta.get('stop_reason') or 'the step limit'}; saved in {cfg.out}")
 
 
 def cmd_generate(args) -> None:

@@ -8,10 +8,17 @@ import sys
 from abcrnn.cli.common import UserError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, as every other error is (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"abcrnn: error: {self.prog.removeprefix('abcrnn ')}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from abcrnn.cli import core, study
-    parser = argparse.ArgumentParser(prog="abcrnn", description="Compose folk tunes in ABC notation "
-                                     "with character-level recurrent networks.")
+    parser = Parser(prog="abcrnn", description="Compose folk tunes in ABC notation "
+                    "with character-level recurrent networks.")
     sub = parser.add_subparsers(dest="command", required=True)
     core.add_parsers(sub)        # corpus, train, generate, evaluate, render, serve
     study.add_parsers(sub)       # sweep, heatmap, neurons, temperature-study
@@ -26,7 +33,10 @@ def _user_facing(e: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:             # --help (0) or a usage error (2), already printed
+        return e.code if isinstance(e.code, int) else 2
     try:
         args.func(args)
     except Exception as e:  # noqa: BLE001 - filtered just below

@@ -101,6 +101,12 @@ def save_checkpoint(folder, name: str, model: CharRNN, meta: dict, step: int,
     return path
 
 
+def update_json(path: Path, **fields) -> None:
+    """Add or replace top-level fields of a checkpoint's JSON (its weights untouched)."""
+    path, doc = read_meta(path)
+    atomic_write(path, json.dumps({**doc, **fields}, indent=1))
+
+
 def read_meta(path) -> tuple[Path, dict]:
     """Resolve a model folder or JSON path and read its JSON."""
     path = Path(path)

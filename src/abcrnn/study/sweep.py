@@ -35,6 +35,7 @@ from pathlib import Path
 import tomllib
 
 from abcrnn.files import atomic_write
+from abcrnn.training import recipe
 from abcrnn.training.config import TrainConfig
 
 FIXED = {"out"}                          # set by the sweep itself, per run
@@ -140,23 +141,23 @@ def _check_keys(table, names: set, where: str) -> None:
 def _validate(run: RunSpec) -> None:
     """Check types, then build the configs, so a bad value fails before any run starts."""
     for k, v in run.settings.items():
-        default = TrainConfig.__dataclass_fields__[k].default
-        if not _same_kind(v, default):
-            kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(type(default), "text")
-            raise SweepError(f"run {run.name}: {k} = {v!r} should be {kind}")
+        kind = TrainConfig.__dataclass_fields__[k].metadata["type"]
+        if not _same_kind(v, kind):
+            said = {bool: "true or false", int: "a whole number", float: "a number"}.get(kind, "text")
+            raise SweepError(f"run {run.name}: {k} = {v!r} should be {said}")
     try:
-        cfg = run.config(Path("."))
+        cfg, _ = recipe.resolve(run.config(Path(".")), 10**6)     # the shape it would train
         cfg.model_config(1)
     except (TypeError, ValueError) as e:
         raise SweepError(f"run {run.name}: {e}") from None
 
 
-def _same_kind(v, default) -> bool:
-    if isinstance(default, bool) or isinstance(v, bool):
-        return isinstance(v, bool) and isinstance(default, bool)
-    if isinstance(default, float):
+def _same_kind(v, kind) -> bool:
+    if kind is bool or isinstance(v, bool):
+        return isinstance(v, bool) and kind is bool
+    if kind is float:
         return isinstance(v, (int, float))
-    return isinstance(v, type(default))
+    return isinstance(v, kind)
 
 
 def run_name(settings: dict, varying: list[str]) -> str:
@@ -170,8 +171,8 @@ def train_argv(cfg: TrainConfig, resume: bool) -> list[str]:
     """The `abcrnn train` command line that reproduces ``cfg`` exactly."""
     argv = [sys.executable, "-m", "abcrnn", "train", "--quiet"]
     for k, v in asdict(cfg).items():
-        if k == "corpus" and not v:
-            continue       # train's own default: the bundled corpus
+        if (k == "corpus" and not v) or v is None:
+            continue       # train's own default (the bundled corpus, the recipe's choice)
         flag = "--" + k.replace("_", "-")
         argv += [flag if v else "--no-" + flag[2:]] if isinstance(v, bool) else [flag, str(v)]
     return argv + (["--resume"] if resume else [])

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from contextlib import nullcontext
@@ -38,7 +39,7 @@ def get_lr(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     if cfg.lr_schedule == "constant":
         return cfg.lr
-    frac = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+    frac = (step - cfg.warmup_steps) / max(1, cfg.steps_cap - cfg.warmup_steps)
     if cfg.minutes:
         frac = max(frac, elapsed / (cfg.minutes * 60))
     frac = min(1.0, frac)
@@ -92,51 +93,103 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self._old)
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
-    """Train and return the final meta (history, best val loss...).
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set | None = None) -> dict:
+    """Train and return the final meta (history, best val loss, why it stopped...).
 
     Ctrl-C stops after the current step, which is checkpointed, then raises
-    KeyboardInterrupt with a message that says where (see _CtrlC)."""
-    run = Run(cfg, resume)
-    model, opt, out = run.ddp, run.opt, run.out
+    KeyboardInterrupt with a message that says where (see _CtrlC). A loss that is
+    not a number stops the run with an error; its last good checkpoint stays.
+    With ``resume``, ``given`` names the settings asked for now (the rest go on as
+    saved; training/resume.py says which may change)."""
+    set_threads(cfg.threads)
+    run = Run(cfg, resume, given)
+    cfg, model, opt, out = run.cfg, run.ddp, run.opt, run.out
     if run.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out / "split.json", json.dumps(run.split))
+        _say(progress, run.recipe or "", *(f"--resume: {k} {v[0]} -> {v[1]}" for k, v in run.changes.items()))
     amp = torch.autocast("cuda", torch.bfloat16) if run.device.type == "cuda" else nullcontext()
-    bar = _progress(progress and run.rank == 0, run.step, cfg.max_steps)
+    cap = cfg.steps_cap
+    bar = _progress(progress and run.rank == 0, run.step, cap if cap < 10**12 else None)
     t0, window, chars = time.time() - run.elapsed, [], 0
-    t_window = time.time()
+    t_window, last_eval = time.time(), run.elapsed
+    every = _eval_seconds(cfg)
     stop = interrupted = False
     with _CtrlC() as ctrl_c:
-        while run.step < cfg.max_steps and not stop:
+        while run.step < cap and not stop:
             for g in opt.param_groups:
                 g["lr"] = get_lr(cfg, run.step, run.elapsed)
             idx, targets = run.train_set.get_batch(cfg.batch_size, cfg.seq_len, run.gen)
             loss = train_step(model, opt, idx.to(run.device), targets.to(run.device),
                               cfg.grad_clip, amp)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"the training loss became {loss} at step {run.step + 1}; "
+                                         f"the last good checkpoint is {out / 'last.json'} (try a "
+                                         f"smaller --lr or --grad-clip)")
             run.step += 1
             window.append(loss)
             chars += int((targets >= 0).sum()) * run.world
             run.elapsed = time.time() - t0
-            stop = _should_stop(cfg, run, ctrl_c.hit)
-            interrupted = stop and ctrl_c.hit and run.step < cfg.max_steps
-            if run.step % cfg.eval_interval == 0 or run.step == cfg.max_steps or stop:
+            stop, why = _should_stop(cfg, run, ctrl_c.hit)
+            run.stop_reason = why if stop else ("the step limit" if run.step >= cap else "")
+            interrupted = stop and ctrl_c.hit and run.step < cap
+            due = (run.step % cfg.eval_interval == 0 if cfg.eval_interval
+                   else ddp.decide(run.elapsed - last_eval >= every, run.device, run.world))
+            if due or run.step == cap or stop:
                 cps = chars / max(1e-9, time.time() - t_window)
                 _evaluate(run, sum(window) / len(window), cps)
-                window, chars, t_window = [], 0, time.time()
-                stop = stop or _reached_target(cfg, run)
+                window, chars, t_window, last_eval = [], 0, time.time(), run.elapsed
+                if not stop:
+                    stop, why = _after_eval(cfg, run)
+                    run.stop_reason = why or run.stop_reason
             bar.update(1)
             if run.step % 10 == 0 and window:
                 bar.set_postfix(loss=f"{window[-1]:.3f}",
                                 cps=f"{chars / max(1e-9, time.time() - t_window):,.0f}")
     bar.close()
-    if run.rank == 0 and run.plotted[1] != len(run.history):   # loss.png shows every row at the end
-        write_history(out, run.history)
+    if run.rank == 0:
+        finish(run, fit_cache=not interrupted)
     ddp.finish(run.world)
     if interrupted:
         raise KeyboardInterrupt(f"interrupted at step {run.step}; checkpoint written to "
                                 f"{out / 'last.json'} (continue with --resume)")
     return run.meta()
+
+
+def set_threads(threads: int) -> None:
+    """--threads, else $ABCRNN_THREADS, else torch's own choice."""
+    n = threads or int(os.environ.get("ABCRNN_THREADS", "0") or 0)
+    if n > 0:
+        torch.set_num_threads(n)
+
+
+def _eval_seconds(cfg: TrainConfig) -> float:
+    """Without --eval-interval, a budgeted run validates about 30 times in its budget."""
+    return max(10.0, cfg.minutes * 60 / 30) if cfg.minutes else float("inf")
+
+
+def _say(progress: bool, *lines: str) -> None:
+    """Lines about the run (the recipe, what a resume changes), unless --quiet."""
+    for line in lines if progress else ():
+        if line:
+            print(f"abcrnn: {line}", file=sys.stderr)
+
+
+def finish(run: Run, fit_cache: bool = True) -> None:
+    """Rank 0, after the last step: loss.png of every row, why the run stopped (in
+    model.json and last.json), and the neural cache's weight and sharpness fitted on
+    the validation tunes for the best model (model/cache.py), written into model.json."""
+    from abcrnn.model.checkpoint import load_checkpoint, update_json
+    if run.plotted[1] != len(run.history):
+        write_history(run.out, run.history)
+    best, last = run.out / "model.json", run.out / "last.json"
+    for path in (best, last):
+        if path.is_file():
+            update_json(path, stop_reason=run.stop_reason)
+    if fit_cache and best.is_file():
+        from abcrnn.model.cache import fit
+        model, _, _ = load_checkpoint(best, device=run.device)
+        update_json(best, cache=fit(model, run.val_set, run.device))
 
 
 def train_step(model, opt, idx, targets, grad_clip: float, amp=None) -> float:
@@ -168,17 +221,24 @@ def clip_grads(params: list, max_norm: float) -> None:
         torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
 
 
-def _reached_target(cfg: TrainConfig, run: Run) -> bool:
-    """--target-val-loss met? Rank 0 validated, so under DDP it decides for every rank
-    (every rank evaluates at the same steps, so all of them call this together)."""
-    hit = bool(cfg.target_val_loss) and run.best_val <= cfg.target_val_loss
-    return ddp.decide(hit, run.device, run.world)
+def _after_eval(cfg: TrainConfig, run: Run) -> tuple[bool, str]:
+    """--target-val-loss met, or --patience evaluations without improvement? Rank 0
+    validated, so under DDP it decides for every rank (every rank evaluates at the
+    same steps, so all of them call this together)."""
+    if cfg.target_val_loss and run.best_val <= cfg.target_val_loss:
+        why = f"the target validation loss {cfg.target_val_loss:g}"
+    elif cfg.patience and run.stale >= cfg.patience:
+        why = f"no better validation loss in {cfg.patience} evaluations"
+    else:
+        why = ""
+    return ddp.decide(bool(why), run.device, run.world), why
 
 
-def _should_stop(cfg: TrainConfig, run: Run, ctrl_c: bool = False) -> bool:
+def _should_stop(cfg: TrainConfig, run: Run, ctrl_c: bool = False) -> tuple[bool, str]:
     """Time budget or Ctrl-C; under DDP rank 0 decides so every rank stops at the same step."""
-    stop = ctrl_c or (bool(cfg.minutes) and run.elapsed >= cfg.minutes * 60)
-    return ddp.decide(stop, run.device, run.world)
+    timed = bool(cfg.minutes) and run.elapsed >= cfg.minutes * 60
+    why = "Ctrl-C" if ctrl_c else f"the {cfg.minutes:g}-minute budget" if timed else ""
+    return ddp.decide(bool(why), run.device, run.world), why
 
 
 def _evaluate(run: Run, train_loss: float, cps: float):
@@ -187,6 +247,7 @@ def _evaluate(run: Run, train_loss: float, cps: float):
     val = estimate_loss(run.model, run.val_set, run.device)
     best = val < run.best_val
     run.best_val = min(run.best_val, val)
+    run.stale = 0 if best else run.stale + 1
     row = {"step": run.step, "train_loss": round(train_loss, 4), "val_loss": round(val, 4),
            "lr": round(run.opt.param_groups[0]["lr"], 6),
            "seconds": round(run.elapsed, 1), "chars_per_s": round(cps)}

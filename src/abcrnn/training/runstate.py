@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,9 @@ import torch
 from abcrnn.corpus.read import load_corpus
 from abcrnn.model.device import pick_device
 from abcrnn.notation.tunes import wrap
-from abcrnn.training import ddp
+from abcrnn.corpus.profile import profile
+from abcrnn.training import ddp, recipe
+from abcrnn.training.resume import merge as resume_merge
 from abcrnn.model.checkpoint import CheckpointError, load_checkpoint, optimizer_tensors, restore_optimizer, save_checkpoint
 from abcrnn.files import atomic_write
 from abcrnn.corpus.cache import encoded_corpus
@@ -31,20 +33,29 @@ if TYPE_CHECKING:
     from abcrnn.training.config import TrainConfig
 
 
-def prepare(cfg: TrainConfig, vocab: Vocab | None = None):
+def train_chars(corpus, cfg: TrainConfig) -> int:
+    """Characters of the training tunes as read (before cleaning and augmentation)."""
+    split_seed = cfg.split_seed if cfg.split_seed is not None else cfg.seed
+    train_ids, _ = split_tunes(len(corpus.tunes), cfg.val_frac, split_seed)
+    return sum(len(corpus.tunes[i]) for i in train_ids)
+
+
+def prepare(cfg: TrainConfig, vocab: Vocab | None = None, corpus=None):
     """Corpus -> (vocab, {"train", "val"[, "val_raw"]: TuneSet}, split info, fingerprint).
 
     The split is drawn over the raw tunes first, so with ``clean`` the cleaned
     train and val sets come from disjoint tunes and "val_raw" (the same val tunes
     uncleaned) stays comparable with a run on the raw corpus."""
-    corpus = load_corpus(cfg.corpus)
-    train_ids, val_ids = split_tunes(len(corpus.tunes), cfg.val_frac, cfg.split_seed)
+    corpus = corpus or load_corpus(cfg.corpus)
+    split_seed = cfg.split_seed if cfg.split_seed is not None else cfg.seed
+    train_ids, val_ids = split_tunes(len(corpus.tunes), cfg.val_frac, split_seed)
     vocab = vocab or Vocab.from_texts(corpus.tunes + [wrap("")])    # the markers' characters too
     fp = fingerprint(corpus.tunes)
     full = encoded_corpus(corpus.tunes, vocab, fp)      # encoded once, then from the cache
     train = raw_train = [corpus.tunes[i] for i in train_ids]
     val = raw_val = [corpus.tunes[i] for i in val_ids]
-    split = {"train": train_ids, "val": val_ids, "fragments": len(corpus.fragments)}
+    split = {"train": train_ids, "val": val_ids, "fragments": len(corpus.fragments),
+             "profile": profile([corpus.tunes[i] for i in train_ids])}
     sets = {}
     if cfg.clean:
         from abcrnn.corpus.clean import clean_tunes
@@ -66,7 +77,7 @@ def prepare(cfg: TrainConfig, vocab: Vocab | None = None):
     longest = int(sets["train"].lengths.max())
     if longest <= 1:
         raise ValueError("every training tune is too short to learn from")
-    if cfg.seq_len >= longest:     # a slice of seq_len inputs needs seq_len + 1 characters
+    if cfg.seq_len is not None and cfg.seq_len >= longest:   # a slice needs seq_len + 1 characters
         raise ValueError(f"seq-len {cfg.seq_len} is not shorter than the longest training tune "
                          f"({longest} characters with its <start>/<end> markers), so every slice "
                          f"would run past the end of its tune; choose --seq-len {longest - 1} or less")
@@ -90,20 +101,29 @@ def make_optimizer(model: CharRNN, cfg: TrainConfig) -> AdamW:
 class Run:
     """Everything the loop carries: model, optimizer, RNG, history; saves and resumes."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool = False):
-        self.cfg, self.out = cfg, Path(cfg.out)
+    def __init__(self, cfg: TrainConfig, resume: bool = False, given: set | None = None):
+        self.out = Path(cfg.out)
         self.device = pick_device(cfg.device)
         self.rank, self.world = ddp.setup(self.device)
-        torch.manual_seed(cfg.seed + self.rank)
         old = self._load_last() if resume else None
+        self.changes, self.recipe = {}, ""
+        if old:   # only the settings given now can change (all of cfg's if not said)
+            asked = {f.name: getattr(cfg, f.name) for f in fields(cfg) if given is None or f.name in given}
+            cfg, self.changes = resume_merge(old[2]["train_config"], asked)
+        corpus = load_corpus(cfg.corpus)
+        if not old:
+            cfg, self.recipe = recipe.resolve(cfg, train_chars(corpus, cfg))
+        self.cfg = cfg
+        torch.manual_seed(cfg.seed + self.rank)
         try:
-            self.vocab, sets, self.split, self.fp = prepare(cfg, old[1] if old else None)
+            self.vocab, sets, self.split, self.fp = prepare(cfg, old[1] if old else None, corpus)
         except VocabError as e:
             if not old:
                 raise
             raise CheckpointError(f"--resume: {self.out} was trained on another vocabulary; "
                                   f"{cfg.corpus} has {e}") from None
         self.train_set, self.val_set, self.val_raw = sets["train"], sets["val"], sets.get("val_raw")
+        self.profile = self.split.pop("profile")
         if old and old[2]["corpus_fingerprint"] != self.fp:
             raise CheckpointError(f"--resume: {self.out} was trained on another corpus "
                                   "(fingerprint differs)")
@@ -112,8 +132,12 @@ class Run:
         self.opt = make_optimizer(self.model, cfg)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)
         self.step, self.history, self.best_val, self.elapsed = 0, [], float("inf"), 0.0
+        self.resumes, self.stop_reason, self.stale = [], "", 0
         if old:
             self._restore(*old[2:])
+            if "dropout" in self.changes:           # how it goes on, not its shape
+                self.model.drop.p = self.model.config.dropout = cfg.dropout
+            self.resumes = old[2].get("resumes", []) + [{"step": self.step, "changed": self.changes}]
         self.plotted = (time.monotonic(), len(self.history))    # when loss.png was drawn, of how many rows
         self.ddp = self.model
         if self.world > 1:
@@ -127,8 +151,6 @@ class Run:
         return load_checkpoint(path, with_resume=True)
 
     def _restore(self, doc: dict, tensors: dict):
-        if doc["model_config"] != self.model.config.to_dict():
-            raise CheckpointError("--resume: the model settings differ from the checkpoint's")
         restore_optimizer(self.opt, {k: v for k, v in tensors.items() if k.startswith("state.")},
                           doc["resume"]["optimizer"])
         torch.set_rng_state(tensors["rng.torch"])
@@ -139,12 +161,15 @@ class Run:
             torch.manual_seed(self.cfg.seed + self.rank + doc["step"])   # their own dropout masks
         self.step, self.history = doc["step"], doc["history"]
         self.best_val, self.elapsed = doc["best_val_loss"], doc["train_seconds"]
+        self.stale = doc.get("evaluations_without_improvement", 0)
 
     def meta(self) -> dict:
         return {"model_config": self.model.config.to_dict(), "train_config": asdict(self.cfg),
                 "vocab": self.vocab.to_list(), "history": self.history, "best_val_loss": self.best_val,
                 "corpus_fingerprint": self.fp, "train_seconds": round(self.elapsed, 2),
-                "num_params": self.model.num_params()}
+                "num_params": self.model.num_params(), "recipe": self.recipe,
+                "corpus_profile": self.profile, "resumes": self.resumes,
+                "stop_reason": self.stop_reason, "evaluations_without_improvement": self.stale}
 
     def save(self, best: bool):
         """Rank 0 only: best model, last checkpoint (with optimizer + RNG), history files.
