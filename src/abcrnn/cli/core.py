@@ -92,10 +92,16 @@ def cmd_generate(args) -> None:
                             + ("is a file, not a folder" if out.parent.exists() else "does not exist"))
         if not os.access(out.parent, os.W_OK):
             raise UserError(f"cannot write in {out.parent} (permission denied)")
+    from abcrnn.model.device import sampling_threads
+    sampling_threads(args.threads)
     model = load_model(args.model, device=args.device)
     prime = args.prime.replace("\\n", "\n")
+    plan = None if args.form in ("folk", "free") else args.form
     tunes = model.generate(args.num_tunes, args.temperature, args.seed, prime, top_k=args.top_k,
-                           top_p=args.top_p, max_len=args.max_len, guide=args.guide)
+                           top_p=args.top_p, max_len=args.max_len, guide=args.guide,
+                           rhythm=args.rhythm, key=args.key, meter=args.meter, unit=args.unit,
+                           title=args.title, form=plan, headers=args.headers, restate=args.restate,
+                           structure="free" if args.form == "free" else "folk")
     text = "\n\n".join(t.abc.rstrip("\n") for t in tunes) + "\n"
     ended = sum(t.ended for t in tunes)
     if out is None:
@@ -104,7 +110,9 @@ def cmd_generate(args) -> None:
         # a sidecar keeps what the ABC cannot: did each tune end at <end>, and how it was made
         meta = {"model": str(args.model), "prime": prime, "temperature": args.temperature,
                 "top_k": args.top_k, "top_p": args.top_p, "max_len": args.max_len, "seed": args.seed,
-                "guide": args.guide, "ended": [t.ended for t in tunes]}
+                "guide": args.guide, "form": args.form, "headers": args.headers, "rhythm": args.rhythm,
+                "key": args.key, "meter": args.meter, "unit": args.unit, "title": args.title,
+                "restate": args.restate, "ended": [t.ended for t in tunes]}
         try:
             atomic_write(out, text)
             atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
@@ -217,20 +225,46 @@ def add_parsers(sub) -> None:
     _train_parser(sub)
     sub.choices["train"].set_defaults(func=cmd_train)
 
-    p = sub.add_parser("generate", help="sample tunes from a trained model")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
-    p.add_argument("--prime", default="<start>", help=r"text to start from; \n means newline")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
-    p.add_argument("--top-k", type=int, default=0, help="0 = off")
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--max-len", type=int, default=3000, help="characters per tune")
-    p.add_argument("--num-tunes", type=int, default=1)
-    p.add_argument("--seed", type=int, default=1337)
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p = sub.add_parser("generate", help="sample tunes from a trained model",
+                       description="Sample tunes. By default they are guided into folk form: parts "
+                                   "of 4, 8 or 16 bars with their repeats, ending on the tonic, an "
+                                   "honest header; ask for a rhythm, key, meter or form as a "
+                                   "musician would, and the rest comes from the model.")
+    p.add_argument("--model", default=str(DEFAULT_MODEL),
+                   help="a model folder made by abcrnn train, or its model.json (default: the shipped model)")
+    p.add_argument("--num-tunes", type=int, default=1, help="how many tunes, sampled in one batch (1-1000)")
+    p.add_argument("--seed", type=int, default=1337,
+                   help="seed of the draws; tune i is the tune seed + i gives alone (default: 1337)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="below 1: safer, more repetitive; above 1: bolder; 0 = always the likeliest (default: 1.0)")
+    p.add_argument("--top-k", type=int, default=0, help="draw only from the k likeliest characters (0 = off)")
+    p.add_argument("--top-p", type=float, default=1.0,
+                   help="draw only from the likeliest characters that make up this share (1.0 = off)")
+    p.add_argument("--max-len", type=int, default=3000, help="characters per tune at most (default: 3000)")
+    p.add_argument("--prime", default="<start>", help=r"ABC the tunes start with; \n means a newline")
+    p.add_argument("--rhythm", help="R: as a musician asks (jig, reel, polka, slip jig, hornpipe...)")
+    p.add_argument("--key", help="K: (D, G, Em, Ador, Bb, Gmix...)")
+    p.add_argument("--meter", help="M: (6/8, 2/4, 3/4, C|...); it must fit the rhythm")
+    p.add_argument("--unit", help="L: unit note length (1/8, 1/16, 1/4)")
+    p.add_argument("--title", help="T: the title to write")
+    p.add_argument("--form", default="folk",
+                   help="folk: parts of 4, 8 or 16 bars, as many as the model writes (default); a "
+                        "plan such as AABB, ABC, AABBCC (AA: a part repeated); free: no form rules")
+    p.add_argument("--headers", choices=("folk", "all"), default="folk",
+                   help="folk: X, T, R, M, L, K only (default); all: any field the model writes, "
+                        "sources (Z:, D:, H:...) it made up included, as the study's samples had")
+    p.add_argument("--restate", type=float,
+                   help="share of bars that restate an earlier bar (default: the training corpus's)")
     p.add_argument("--guide", action=argparse.BooleanOptionalAction, default=True,
-                   help="structure-aware decoding (masks, bar and line redraws); "
+                   help="structure-guided decoding (masks, bar and line redraws, the form above); "
                         "--no-guide samples plainly, as the study did")
-    p.add_argument("--out", help="write ABC here (default: stdout)")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
+                   help="where to sample (default: cpu)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads (0 = one, or $ABCRNN_THREADS: more only slows small batches "
+                        "on a shared machine, see docs/BENCHMARKS.md)")
+    p.add_argument("--out", help="write the tunes here, and how they were made beside them (.json); "
+                                 "default: stdout")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("evaluate", help="music-quality metrics of tunes (or of the corpus alone)")

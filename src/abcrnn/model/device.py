@@ -10,3 +10,15 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
+
+
+def sampling_threads(threads: int = 0) -> int:
+    """Threads for sampling and serving: ``threads``, else $ABCRNN_THREADS, else one.
+
+    Sampling steps small matrices one character at a time; a second thread buys
+    little when the machine is idle and costs a great deal when another process
+    (a training run) holds the other core (docs/BENCHMARKS.md, "Threads")."""
+    import os
+    n = threads or int(os.environ.get("ABCRNN_THREADS", "0") or 0) or 1
+    torch.set_num_threads(n)
+    return n

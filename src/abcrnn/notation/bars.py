@@ -121,6 +121,7 @@ def bar_report(tune: str) -> BarReport:
         report.bars = scanner.bars
         for lineno, line in enumerate(body, start=len(header) + 1):
             scanner.scan_line(lineno, line)
+        report.pending_ending = scanner.ending
         scanner.finish()
         classify(report.bars)
     except Exception as e:  # noqa: BLE001 - arbitrary text must never crash the evaluation

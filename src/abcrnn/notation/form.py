@@ -6,8 +6,8 @@ Parts are the sections between repeat signs (``|:``, ``:|``, ``::``), double bar
 (``||``, ``|]``, ``[|``) and ``P:`` labels in the body; numbered endings belong to
 the part they end (``|1 ... :|2 ... ||`` is one part). A part's length counts the
 bars played once through: full bars count one each (a ``Z4`` rest four), a pick-up
-and the short bar it completes count one together (short bars are summed and
-rounded), and only the first ending is counted. A part holding only a pick-up is
+and the short bar it completes count one together (short bars are summed; three
+quarters of a measure or more count as a bar), and only the first ending is counted. A part holding only a pick-up is
 the start of the next part. Only the first voice is read.
 
 * square: every part is 4, 8 or 16 bars long (AABB reels, jigs, polkas...);
@@ -72,7 +72,9 @@ def count_bars(bars: list[Bar]) -> int:
             full += bar.measures
         else:
             short += bar.duration / (bar.expected / bar.measures)
-    return full + math.floor(short + Fraction(1, 2))
+    # a pick-up and the short bar it completes make one; a lone pick-up (up to half a
+    # measure) makes none
+    return full + math.floor(short + Fraction(1, 4))
 
 
 def _boundary(bars: list[Bar], k: int) -> bool:

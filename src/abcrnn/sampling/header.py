@@ -35,7 +35,9 @@ class HeaderRules:
         self.units = tuple(prof.get("units") or DEFAULT["units"])
         self.rhythms = tuple(prof.get("rhythms") or DEFAULT["rhythms"])
         share = prof.get("field_share", {}).get("R", 0)
-        self.required = set(REQUIRED) | set(self.fixed) | ({"R"} if self.folk and share >= 0.5 else set())
+        # K: ends the header, so it is never "missing" before itself
+        self.required = ((set(REQUIRED) | set(self.fixed)) - {"K"}
+                         | ({"R"} if self.folk and share >= 0.5 else set()))
         self.letters = (FOLK_FIELDS if self.folk
                         else frozenset(c for c in chars if c.isalpha() and c.isascii()) - {"X"})
         self.body_fields = FOLK_BODY_FIELDS if self.folk else ALL_BODY_FIELDS
@@ -57,14 +59,14 @@ class HeaderRules:
                 out.discard("T")
         if missing:
             out.discard("K")
-        return out if self.folk else out | {"%"}
+        return (out or {"K"}) if self.folk else out | {"%"}
 
     def candidates(self, name: str, values: dict) -> tuple[str, ...] | None:
         """The values the field may take, or None for free text."""
         if name in self.fixed:
             return (self.fixed[name],)
         if name == "M":
-            rhythm = values.get("R")
+            rhythm = values.get("R") or self.fixed.get("R")
             fit = meters_for(rhythm) if rhythm else None
             if fit is not None:
                 return tuple(m for m in self.meters if normal_meter(m) in fit) or fit
@@ -78,7 +80,7 @@ class HeaderRules:
         if name == "P" and self.folk:                 # a part's label in the body: A, B, C...
             return PART_LABELS
         if name == "R" and self.folk:
-            meter = values.get("M")
+            meter = values.get("M") or self.fixed.get("M")
             if meter is None:
                 return self.rhythms
             return tuple(r for r in self.rhythms if agrees(r, meter) is not False)

@@ -1,0 +1,128 @@
+"""Folk form in guided sampling (sampling/form.py, header.py, the guide): the rules on
+hand-made places, and the shipped model's tunes under them."""
+from __future__ import annotations
+
+import pytest
+
+import abcrnn
+from abcrnn.notation.bars import bar_report
+from abcrnn.notation.form import form_facts
+from abcrnn.notation.rhythms import agrees
+from abcrnn.notation.tunes import header_and_body
+from abcrnn.sampling import form
+from abcrnn.sampling.form import FormRules, place, plan
+
+FOLK = FormRules()
+REEL = "X:1\nT:t\nR:reel\nM:C|\nL:1/8\nK:D\n"
+BAR = "ABcd efga"
+
+
+def place_of(body: str, pending: str = "") -> form.Place:
+    report = bar_report(REEL + body)
+    return place(report.bars, report.pending_ending or pending)
+
+
+def test_a_part_closes_only_at_4_8_or_16_bars():
+    p = place_of("|".join([BAR] * 6) + "|")
+    assert p.bars == 6
+    assert form.barlines(FOLK, p, 1) == {"|", "|1"}                   # bar 7: go on (or an ending)
+    seven = place_of("|".join([BAR] * 7) + "|")
+    assert {":|", "||", "|]"} <= form.barlines(FOLK, seven, 1)        # bar 8 may close
+    assert form.barlines(FOLK, seven, 1, decide=lambda n: False) == {"|"}    # on to 16 bars
+    assert form.barlines(FOLK, seven, 1, decide=lambda n: True) == form.CLOSE
+    fifteen = place_of("|".join([BAR] * 15) + "|")
+    assert "|" not in form.barlines(FOLK, fifteen, 1)                 # bar 16 must close
+
+
+def test_a_repeat_opened_closes_with_a_repeat_sign():
+    seven = place_of("|:" + "|".join([BAR] * 7) + "|")
+    assert form.barlines(FOLK, seven, 1, decide=lambda n: True, repeat_open=True) == {":|", "::"}
+
+
+def test_endings_close_with_the_second_ending_and_match_its_length():
+    in_first = place_of("|:" + "|".join([BAR] * 6) + "|1 " + BAR + "|")
+    assert in_first.ending == 1 and in_first.bars == 7
+    assert form.barlines(FOLK, in_first, 1, decide=lambda n: True) == {":|2"}
+    second = place_of("|:" + "|".join([BAR] * 6) + "|1 " + BAR + "|" + BAR + ":|2 ")
+    assert second.ending == 2 and second.ending1 == 2
+    assert form.barlines(FOLK, second, 1) == {"|"}                    # one more bar first
+    assert form.barlines(FOLK, place_of("|:" + "|".join([BAR] * 6) + "|1 " + BAR + "|" + BAR
+                                        + ":|2 " + BAR + "|"), 1) == {"||", "|]"}
+
+
+def test_the_tune_ends_after_a_part_and_eight_bars():
+    four = place_of("|:" + "|".join([BAR] * 4) + ":|")
+    assert four.just_closed and four.tune_bars == 4 and not form.may_end(FOLK, four)
+    eight = place_of("|:" + "|".join([BAR] * 8) + ":|")
+    assert form.may_end(FOLK, eight) and not form.must_end(FOLK, eight)
+    assert not form.may_end(FOLK, place_of("|".join([BAR] * 9) + "|"))      # mid-part
+    aabb = FormRules(form="AABB")
+    assert not form.may_end(aabb, eight) and form.barlines(aabb, place_of("|".join([BAR] * 7) + "|"),
+                                                           1, decide=lambda n: True) >= {":|"}
+    assert form.must_end(aabb, place_of("|:" + "|".join([BAR] * 8) + ":|\n|:" + "|".join([BAR] * 8) + ":|"))
+
+
+def test_free_form_has_no_rules():
+    free = FormRules(structure="free")
+    p = place_of("|".join([BAR] * 5) + "|")
+    assert form.barlines(free, p, 1) is None and form.may_end(free, p)
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"key": "H"}, "is not a key"), ({"meter": "seven"}, "is not a meter"),
+    ({"rhythm": "jig", "meter": "2/4"}, "a jig is written in 6/8"), ({"form": "ABA"}, "each part once"),
+    ({"form": "aabb"}, "capital letters"), ({"structure": "square"}, "structure must be one of"),
+    ({"unit": "1/3"}, "unit length"), ({"restate": 2.0}, "restate must be"),
+])
+def test_requests_that_make_no_sense_are_refused_in_words(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        FormRules(**kwargs)
+
+
+def test_plans():
+    assert plan("AABB") == [True, True] and plan("ABC") == [False, False, False]
+    assert plan("AABBCC") == [True, True, True] and plan("AAB") == [True, False]
+
+
+# --- the shipped model under the rules -------------------------------------------------------
+
+def fields(tune: str) -> list[str]:
+    header, _ = header_and_body(tune)
+    return [ln[0] for ln in header if len(ln) > 1 and ln[1] == ":"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return abcrnn.load_model()
+
+
+def test_default_tunes_are_square_with_honest_headers(model):
+    tunes = model.generate(num_tunes=8, seed=11)
+    for t in tunes:
+        f = form_facts(t.abc)
+        assert set(fields(t.abc)) <= set("XTRMLK") and fields(t.abc).count("T") <= 2, t.abc
+        assert f.square and f.bars >= 8, (t.abc, [p.bars for p in f.parts])
+        assert f.rhythm_meter is not False and t.ended
+    assert sum(form_facts(t.abc).tonic_ending for t in tunes) >= 6
+
+
+def test_asked_rhythm_key_and_form_are_written(model):
+    tunes = model.generate(num_tunes=4, seed=5, rhythm="jig", key="D", form="AABB")
+    for t in tunes:
+        header = header_and_body(t.abc)[0]
+        assert "R:jig" in header and "M:6/8" in header and header[-1] == "K:D", t.abc
+        parts = form_facts(t.abc).parts
+        assert len(parts) == 2 and all(p.repeated and p.bars in (4, 8, 16) for p in parts), t.abc
+
+
+def test_an_asked_meter_brings_a_rhythm_that_fits(model):
+    for t in model.generate(num_tunes=4, seed=2, meter="9/8"):
+        header = dict((ln[0], ln[2:]) for ln in header_and_body(t.abc)[0] if ln[1:2] == ":")
+        assert header["M"] == "9/8" and agrees(header.get("R", "air"), "9/8") is not False, t.abc
+
+
+def test_free_form_and_all_headers_give_the_model_its_way(model):
+    folk = [t.abc for t in model.generate(num_tunes=6, seed=8)]
+    free = [t.abc for t in model.generate(num_tunes=6, seed=8, structure="free", headers="all")]
+    assert folk != free
+    assert any(set(fields(t)) - set("XTRMLK") for t in free)       # Z:, D:, H:... as the corpus has
