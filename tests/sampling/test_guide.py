@@ -146,3 +146,34 @@ def test_full_bar_must_be_closed(vocab):
     assert g.allowed(0) is None
     feed(g, "A")
     assert g.allowed(0) == {"|", ":", " "}
+
+
+def test_a_part_that_must_close_chooses_its_bar_line_whole(vocab):
+    from abcrnn.sampling.form import CLOSE, FormRules
+    from abcrnn.sampling.guide import COPY
+    g = AbcGuide(vocab, "<start>\nX:1\nT:t\nR:polka\nM:2/4\nL:1/8\nK:G\n", 1, check_lines=False,
+                 form=FormRules(restate=0.0))
+    r = g.rows[0]
+    r.closes[(0, 0, 8)] = True                  # this part closes at 8 bars
+    assert set(feed(g, "GABc|" * 7 + "dcBG")) == {KEEP}
+    assert g.step(0, "|") == COPY               # not "|" then whatever follows it
+    assert r.copy_whole and set(r.copy) == set(CLOSE) and r.text.endswith("dcBG")
+
+
+def test_a_whole_bar_line_is_scored_with_the_chance_that_it_stops(vocab):
+    import torch
+    from abcrnn.sampling.barlines import BARLINE_CHARS
+    from abcrnn.sampling.guided import score
+    from abcrnn.sampling.net import Net
+    model = tiny_model(vocab)
+    prime = vocab.encode("<start>\nX:1\nK:G\nGA")
+    net = Net(model, prime, 1, "cpu")
+    ends = torch.tensor([c not in BARLINE_CHARS for c in vocab.itos])
+    got = score(net, [0, 0], [vocab.encode("|"), vocab.encode("|")], [True, False], ends)
+    with torch.no_grad():
+        logits, _, _ = model(torch.tensor([prime + vocab.encode("|")]))
+    lp = torch.log_softmax(logits[0], -1)
+    bar = lp[-2, vocab.stoi["|"]]
+    stop = torch.logsumexp(lp[-1][ends], -1)
+    assert got[1] == pytest.approx(float(bar), abs=1e-5)
+    assert got[0] == pytest.approx(float(bar + stop), abs=1e-5)

@@ -167,6 +167,11 @@ class AbcGuide:
         before = r.text
         closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
         checking = r.redraws < self.max_redraws          # past the budget: masks only
+        if checking and self.rules.folk and r.barline is None and r.body_start >= 0:
+            closers = self._closers(r, before, ch)
+            if closers:                   # the model's likeliest whole bar line (guided.py)
+                r.copy, r.copy_whole = closers, True
+                return COPY
         if (checking and r.body_start >= 0 and r.char_tries < self.max_char_tries
                 and not self._fits(r, before, ch)):
             r.char_tries += 1
@@ -220,6 +225,24 @@ class AbcGuide:
             return True
         bar = self._open_bar(r, before + ch)
         return bar.expected is None or bar.duration <= bar.expected
+
+    def _closers(self, r: Row, before: str, ch: str) -> list[str] | None:
+        """Where a part must close and several bar lines may close it (``:|``, ``||``,
+        ``|]``...): those, for the sampler to choose among as whole bar lines. Drawn a
+        character at a time, the first ``|`` (the model's usual "next bar") would carry
+        its mass into ``||`` and ``|]``, and ``:|`` would be rare."""
+        line = before.rsplit("\n", 1)[-1]
+        if ch not in "|:" or before[-1:] in ("|", ":", "[") or (len(line) > 1 and line[1] == ":"):
+            return None
+        if line.startswith("%") or checks.ends_with_barline(before):
+            return None
+        bar = self._open_bar(r, before)
+        if bar.inside or bar.duration == 0:
+            return None
+        tokens = barlines.tokens(self.rules, r, bar, ch)
+        if not tokens or tokens & form.CONTINUE or "|1" in tokens or len(tokens) < 2:
+            return None
+        return sorted(tokens)
 
     @staticmethod
     def _open_bar(r: Row, text: str):
@@ -285,7 +308,7 @@ class AbcGuide:
         if kind == LINE:
             r.bar_mark = mark
         r.redraws += 1
-        r.forced, r.barline, r.copy = "", None, None
+        r.forced, r.barline, r.copy, r.copy_whole = "", None, None, False
         r.frozen_at = mark if self.rules.folk and checks.ends_with_barline(r.text) else -1
         self._refresh(r)
         return kind

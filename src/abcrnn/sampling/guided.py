@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from abcrnn.notation.tunes import END, START
+from abcrnn.sampling.barlines import BARLINE_CHARS
 from abcrnn.sampling.draw import pick
 from abcrnn.sampling.guide import BAR, CHAR, COPY, KEEP, LINE, AbcGuide
 from abcrnn.sampling.net import Generated, Marks, Net
@@ -104,12 +105,16 @@ def restate(net: Net, vocab, rows, at: list[int], temperature: float) -> None:
     first SCORE_CHARS characters from the row's state (all rows' candidates in one
     batch), one is drawn with those weights (at the sampling temperature; 0: the
     likeliest), and the guide writes it (row.forced)."""
-    owners, ids = [], []
+    owners, ids, whole = [], [], []
     for k, row in enumerate(rows):
         for text in row.copy:
             owners.append(k)
             ids.append(vocab.encode(text)[:SCORE_CHARS])
-    logp = score(net, [at[k] for k in owners], ids)
+            whole.append(row.copy_whole)
+    ends = None
+    if any(whole):                     # a whole bar line ends where a character of music starts
+        ends = torch.tensor([c not in BARLINE_CHARS for c in vocab.itos], device=net.last.device)
+    logp = score(net, [at[k] for k in owners], ids, whole if ends is not None else None, ends)
     for k, row in enumerate(rows):
         mine = [j for j, o in enumerate(owners) if o == k]
         lp = logp[mine]
@@ -117,21 +122,32 @@ def restate(net: Net, vocab, rows, at: list[int], temperature: float) -> None:
             choice = int(torch.argmax(lp))
         else:
             choice = row.rng.choices(range(len(mine)), weights=torch.softmax(lp / temperature, 0).tolist())[0]
-        row.forced, row.copy = row.copy[choice], None
+        if row.copy_whole:             # nothing may be added to the chosen bar line
+            row.barline = (len(row.text), frozenset({row.copy[choice]}))
+        row.forced, row.copy, row.copy_whole = row.copy[choice], None, False
 
 
-def score(net: Net, rows: list[int], ids: list[list[int]]) -> torch.Tensor:
-    """Log-likelihood (m,) of each id sequence as the continuation of its batch row."""
+def score(net: Net, rows: list[int], ids: list[list[int]], whole: list[bool] | None = None,
+          ends: torch.Tensor | None = None) -> torch.Tensor:
+    """Log-likelihood (m,) of each id sequence as the continuation of its batch row; for
+    a sequence marked ``whole``, times the chance that what follows is one of ``ends``
+    (a bool mask (V,)): the sequence is a token that stops there."""
     m, longest = len(ids), max(len(x) for x in ids)
     state = [tuple(t[:, rows].clone() for t in s) if isinstance(s, tuple) else s[:, rows].clone()
              for s in net.state]
     last = net.last[rows]
     lengths = torch.tensor([len(x) for x in ids])
+    stops = torch.tensor(whole) if whole is not None else torch.zeros(m, dtype=torch.bool)
     total = torch.zeros(m)
-    for t in range(longest):
+    steps = longest + bool(stops.any())
+    for t in range(steps):
+        logp = torch.log_softmax(last.float(), -1)
         col = torch.tensor([x[t] if t < len(x) else 0 for x in ids], device=last.device)
-        lp = torch.log_softmax(last.float(), -1).gather(1, col[:, None]).squeeze(1).cpu()
+        lp = logp.gather(1, col[:, None]).squeeze(1).cpu()
         total += torch.where(t < lengths, lp, torch.zeros_like(lp))
-        if t + 1 < longest:
+        if ends is not None:
+            end = torch.logsumexp(logp.masked_fill(~ends, float("-inf")), -1).cpu()
+            total += torch.where(stops & (t == lengths), end, torch.zeros_like(end))
+        if t + 1 < steps:
             last, state, _ = net.step_fn(col, state)
     return total

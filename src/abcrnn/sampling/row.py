@@ -34,6 +34,7 @@ class Row:
     barline: tuple | None = None   # (where the bar line being written starts, tokens allowed)
     frozen_at: int = -1            # a redraw went back to just after this accepted bar line
     copy: list | None = None       # earlier bars the next bar may restate (guided.py scores them)
+    copy_whole: bool = False       # copy holds whole bar lines: each must end where it ends
     place: form.Place = field(default_factory=form.Place)
     rng: random.Random = field(default_factory=random.Random)   # the row's own draws (form choices)
     closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close
