@@ -2,7 +2,9 @@
 README's example, run as written."""
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +99,18 @@ def test_the_api_names_are_not_shadowed_by_subpackages():
             importlib.import_module(f"abcrnn.{sub.name}")
     for name in abcrnn.__all__:
         assert not isinstance(getattr(abcrnn, name), type(abcrnn)), name
+
+
+def test_the_neural_cache_fitted_at_training_can_be_mixed_into_sampling(tmp_path):
+    shipped = abcrnn.load_model()
+    assert shipped.cache_config().lam > 0
+    plain = shipped.generate(num_tunes=2, seed=3, max_len=300)
+    cached = shipped.generate(num_tunes=2, seed=3, max_len=300, cache=True)
+    assert [t.abc for t in plain] != [t.abc for t in cached]
+    (tmp_path / "m").mkdir()
+    meta = json.loads((shipped.path / "model.json").read_text())
+    del meta["cache"]
+    shutil.copy(shipped.path / meta["weights"]["file"], tmp_path / "m")
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="no fitted cache"):
+        abcrnn.load_model(tmp_path / "m").generate(cache=True)

@@ -69,7 +69,7 @@ class Model:
                  max_len: int = MAX_LEN, guide: bool = True, rhythm: str | None = None,
                  key: str | None = None, meter: str | None = None, unit: str | None = None,
                  title: str | None = None, form: str | None = None, structure: str = "folk",
-                 headers: str = "folk", restate: float | None = None,
+                 headers: str = "folk", restate: float | None = None, cache: bool = False,
                  deadline: float | None = None) -> list[Tune]:
         """Sample ``num_tunes`` tunes in one batch.
 
@@ -85,7 +85,8 @@ class Model:
         ``structure="free"`` drops the folk form (parts of 4/8/16 bars, tonic ending...),
         ``headers="all"`` lets the header claim sources (Z:, D:, H:...) as the corpus's
         do; ``restate`` is the share of bars that restate an earlier bar (default: the
-        training corpus's share). ``deadline`` (time.monotonic()) stops a generation
+        training corpus's share). ``cache`` mixes in the neural cache fitted on the
+        validation tunes when the model was trained (model.json's "cache"). ``deadline`` (time.monotonic()) stops a generation
         that runs past it (sampling.net.GenerationTimeout)."""
         from abcrnn.corpus.profile import DEFAULT
         from abcrnn.notation.tunes import START, format_tunebook, strip_markers
@@ -98,10 +99,21 @@ class Model:
                           profile=self.meta.get("corpus_profile") or DEFAULT)
         start = full_prime(prime or START)
         samples = sample(self.net, self.vocab, start, num_tunes, max_len, temperature, top_k, top_p,
-                         seed, self.device, guide=guide, deadline=deadline, form=rules)
+                         seed, self.device, guide=guide, deadline=deadline, form=rules,
+                         cache=self.cache_config() if cache else None)
         body = start[len(START):].lstrip("\n")
         return [Tune(format_tunebook([strip_markers(s.text)], first_x=i + 1), s.ended, seed + i, i,
                      temperature, top_k, top_p, guide, body) for i, s in enumerate(samples)]
+
+
+    def cache_config(self):
+        """The neural cache fitted when the model was trained (model/cache.py)."""
+        from abcrnn.model.cache import CacheConfig
+        fitted = self.meta.get("cache")
+        if not isinstance(fitted, dict) or not {"lam", "theta"} <= fitted.keys():
+            raise ValueError(f"model {self.path} has no fitted cache (models trained before it was "
+                             f"added; abcrnn train fits one at the end of a run)")
+        return CacheConfig(float(fitted["lam"]), float(fitted["theta"]), int(fitted.get("gap", 8)))
 
 
 def _check_seed(seed) -> int:

@@ -101,7 +101,7 @@ def cmd_generate(args) -> None:
                            top_p=args.top_p, max_len=args.max_len, guide=args.guide,
                            rhythm=args.rhythm, key=args.key, meter=args.meter, unit=args.unit,
                            title=args.title, form=plan, headers=args.headers, restate=args.restate,
-                           structure="free" if args.form == "free" else "folk")
+                           structure="free" if args.form == "free" else "folk", cache=args.cache)
     text = "\n\n".join(t.abc.rstrip("\n") for t in tunes) + "\n"
     ended = sum(t.ended for t in tunes)
     if out is None:
@@ -112,7 +112,7 @@ def cmd_generate(args) -> None:
                 "top_k": args.top_k, "top_p": args.top_p, "max_len": args.max_len, "seed": args.seed,
                 "guide": args.guide, "form": args.form, "headers": args.headers, "rhythm": args.rhythm,
                 "key": args.key, "meter": args.meter, "unit": args.unit, "title": args.title,
-                "restate": args.restate, "ended": [t.ended for t in tunes]}
+                "restate": args.restate, "cache": args.cache, "ended": [t.ended for t in tunes]}
         try:
             atomic_write(out, text)
             atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
@@ -255,6 +255,9 @@ def add_parsers(sub) -> None:
                         "sources (Z:, D:, H:...) it made up included, as the study's samples had")
     p.add_argument("--restate", type=float,
                    help="share of bars that restate an earlier bar (default: the training corpus's)")
+    p.add_argument("--cache", action="store_true",
+                   help="mix in the neural cache fitted when the model was trained (lower loss, "
+                        "but measured to give less playable tunes: see docs/RESULTS.md)")
     p.add_argument("--guide", action=argparse.BooleanOptionalAction, default=True,
                    help="structure-guided decoding (masks, bar and line redraws, the form above); "
                         "--no-guide samples plainly, as the study did")
