@@ -112,7 +112,13 @@ class Run:
             cfg, self.changes = resume_merge(old[2]["train_config"], asked)
         corpus = load_corpus(cfg.corpus)
         if not old:
-            cfg, self.recipe = recipe.resolve(cfg, train_chars(corpus, cfg))
+            # speeds measured here (each rank of a torchrun job would measure its own and
+            # might choose another shape, so a job goes by the table's)
+            chars = train_chars(corpus, cfg)
+            speed = (recipe.measure(cfg.cell, len(set("".join(corpus.tunes))) + 8, self.device,
+                                    cfg.embed_size, chars, cfg.minutes)
+                     if self.world == 1 and cfg.minutes else recipe.table_speed)
+            cfg, self.recipe = recipe.resolve(cfg, chars, speed)
         self.cfg = cfg
         torch.manual_seed(cfg.seed + self.rank)
         try:
