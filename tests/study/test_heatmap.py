@@ -68,3 +68,18 @@ def test_heatmap_command_writes_a_png(tmp_path, corpus_file):
     assert main(["heatmap", str(tunes), "--model", str(run), "--neurons", "0:1", "0:2:cell",
                  "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_heatmap_without_neurons_draws_the_units_neurons_ranks_first(tmp_path, corpus_file, capsys):
+    from abcrnn.cli.main import main
+    from abcrnn.cli.study import HEATMAP_FEATURES
+    run = tmp_path / "run"
+    assert main(["train", "--corpus", str(corpus_file), "--out", str(run), "--max-steps", "2",
+                 "--hidden-size", "8", "--embed-size", "4", "--seq-len", "16", "--quiet"]) == 0
+    capsys.readouterr()
+    tune = tmp_path / "t.abc"
+    tune.write_text(TUNES[0])
+    assert main(["heatmap", str(tune), "--model", str(run), "--out", str(tmp_path / "h.png")]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert [ln.split(":")[0] for ln in said[:len(HEATMAP_FEATURES)]] == list(HEATMAP_FEATURES)
+    assert (tmp_path / "h.png").stat().st_size > 1000 and "neurons over" in said[-1]

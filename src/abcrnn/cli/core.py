@@ -203,6 +203,8 @@ def cmd_serve(args) -> None:
         except OSError as e:
             raise UserError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
                             "choose another --port") from None
+    from abcrnn.model.device import sampling_threads
+    sampling_threads(args.threads)
     app = create_app(args.model, device=args.device)
     host = f"[{args.host}]" if ":" in args.host else args.host
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -217,8 +219,10 @@ def add_parsers(sub) -> None:
     """corpus, train, generate, evaluate, render, serve, in the order of the pipeline."""
 
     p = sub.add_parser("corpus", help="describe a corpus: tunes, characters, vocabulary, split")
-    p.add_argument("path", nargs="?", default=str(DEFAULT_CORPUS))
-    p.add_argument("--val-frac", type=float, default=0.1)
+    p.add_argument("path", nargs="?", default=str(DEFAULT_CORPUS),
+                   help="a file, a folder of .abc/.txt files or music21:NAME (default: bundled)")
+    p.add_argument("--val-frac", type=float, default=0.1,
+                   help="share of the tunes the split holds out for validation (default: 0.1)")
     p.add_argument("--seed", type=int, default=1337, help="split seed")
     p.set_defaults(func=cmd_corpus)
 
@@ -291,14 +295,15 @@ def add_parsers(sub) -> None:
                    help="with --tunebook: each tune's quality row, scored against CORPUS or read "
                         "from the evaluation.json of `abcrnn evaluate --out`")
     p.add_argument("--title", help="tunebook title")
-    p.add_argument("--seed", type=int, default=0, help="unused (rendering is deterministic)")
     p.set_defaults(func=cmd_render)
 
 
     p = sub.add_parser("serve", help="web page to compose, edit, play and download tunes")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--seed", type=int, default=0, help="unused (each request carries its own seed)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
+                   help="where to sample (default: cpu)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for generation (0 = one, or $ABCRNN_THREADS: see generate)")
     p.set_defaults(func=cmd_serve)

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_facing(e: BaseException) -> bool:
     """Errors a user can act on; anything else is a bug and keeps its traceback."""
-    if isinstance(e, (UserError, ValueError, OSError)):
+    if isinstance(e, (UserError, ValueError, OSError, FloatingPointError)):
         return True
     return isinstance(e, RuntimeError) and type(e).__module__.startswith("abcrnn")
 

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from abcrnn.cli.common import DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_folder, read_tunes
 
+# what a heatmap shows when no --neurons are named: a bar, a line, the header, a repeat
+HEATMAP_FEATURES = ("bar_position", "line_start", "in_header", "in_repeat")
+VALIDATION_TUNES = 16
+
 
 def cmd_sweep(args) -> None:
     from abcrnn.study import sweep
@@ -33,15 +37,19 @@ def cmd_sweep(args) -> None:
 
 
 def cmd_heatmap(args) -> None:
+    from abcrnn.model.device import sampling_threads
+    sampling_threads()           # one thread, or $ABCRNN_THREADS (model/device.py)
     from abcrnn.study import heatmap
     from abcrnn.model.checkpoint import load_checkpoint
-    neurons = [heatmap.Neuron.parse(spec) for spec in args.neurons]
+    neurons = [heatmap.Neuron.parse(spec) for spec in args.neurons or []]
     if args.width < 1:
         raise UserError(f"--width must be at least 1, got {args.width}")
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UserError(f"output folder {out.parent} does not exist")
-    model, vocab, _ = load_checkpoint(args.model)
+    model, vocab, doc = load_checkpoint(args.model)
+    if not neurons:
+        neurons = ranked_units(model, vocab, doc, args.model)
     if args.tune:
         tunes = read_tunes(Path(args.tune))
         if not 1 <= args.index <= len(tunes):
@@ -57,7 +65,30 @@ def cmd_heatmap(args) -> None:
     print(f"{len(neurons)} neurons over {len(text)} characters: {out}")
 
 
+def ranked_units(model, vocab, doc, model_path) -> list:
+    """The unit that correlates most with each of HEATMAP_FEATURES over the first
+    VALIDATION_TUNES of the model's validation tunes, as ``abcrnn neurons`` ranks them."""
+    from abcrnn.corpus.read import load_corpus
+    from abcrnn.corpus.split import split_tunes
+    from abcrnn.study import neurons
+    from abcrnn.training.config import TrainConfig
+    cfg = TrainConfig.from_dict(doc.get("train_config") or {})    # as written, not cleaned: a
+    corpus = load_corpus(cfg.corpus if cfg.corpus and Path(cfg.corpus).exists() else DEFAULT_CORPUS)
+    split_seed = cfg.split_seed if cfg.split_seed is not None else cfg.seed   # ranking needs no more
+    tunes = [corpus.tunes[i] for i in split_tunes(len(corpus.tunes), cfg.val_frac, split_seed)[1]]
+    analysis = neurons.analyse(model, vocab, tunes[:VALIDATION_TUNES], list(HEATMAP_FEATURES))
+    found = []
+    for name in HEATMAP_FEATURES:
+        unit, r = analysis.best(name)
+        print(f"{name}: {neurons.spec(unit)} (r = {r:+.2f})")
+        if unit not in found:
+            found.append(unit)
+    return found
+
+
 def cmd_neurons(args) -> None:
+    from abcrnn.model.device import sampling_threads
+    sampling_threads()           # one thread, or $ABCRNN_THREADS (model/device.py)
     from abcrnn.study import neuronreport, neurons
     from abcrnn.corpus.read import load_corpus
     from abcrnn.model.checkpoint import load_checkpoint
@@ -88,6 +119,8 @@ def cmd_neurons(args) -> None:
 
 
 def cmd_temperature_study(args) -> None:
+    from abcrnn.model.device import sampling_threads
+    sampling_threads()           # one thread, or $ABCRNN_THREADS (model/device.py)
     from abcrnn.study import tempstudy
     from abcrnn.corpus.read import load_corpus
     from abcrnn.model.checkpoint import load_checkpoint
@@ -119,14 +152,16 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("heatmap", help="colour a tune's characters by chosen neurons' activations")
     p.add_argument("tune", nargs="?", help="an .abc file (default: a tune generated with --seed)")
-    p.add_argument("--neurons", nargs="+", required=True, metavar="LAYER:INDEX[:cell]",
-                   help="e.g. 0:17 1:200:cell (layers from 0; cell = LSTM cell state)")
+    p.add_argument("--neurons", nargs="+", metavar="LAYER:INDEX[:cell]",
+                   help="e.g. 0:17 1:200:cell (layers from 0; cell = LSTM cell state); default: "
+                        "the unit abcrnn neurons ranks first for each of "
+                        + ", ".join(HEATMAP_FEATURES) + " on the model's validation tunes")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
     p.add_argument("--index", type=int, default=1, help="which tune of the file (from 1)")
     p.add_argument("--width", type=int, default=60, help="characters per row of the grid")
     p.add_argument("--max-len", type=int, default=1500, help="length limit of a generated tune")
     p.add_argument("--title", help="figure title")
-    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--seed", type=int, default=1337, help="seed of the generated tune (without a tune file)")
     p.add_argument("--out", default="out/heatmap.png", help="PNG to write")
     p.set_defaults(func=cmd_heatmap)
 
@@ -140,7 +175,6 @@ def add_parsers(sub) -> None:
     p.add_argument("--tune-index", type=int, default=1, help="which tune the heatmaps show (from 1)")
     p.add_argument("--width", type=int, default=60, help="characters per row of the heatmaps")
     p.add_argument("--out", default="out/neurons", help="output folder (created if missing)")
-    p.add_argument("--seed", type=int, default=0, help="unused (the analysis is deterministic)")
     p.set_defaults(func=cmd_neurons)
 
     p = sub.add_parser("temperature-study", help="sample and score tunes at several temperatures")

@@ -19,6 +19,11 @@ def sampling_threads(threads: int = 0) -> int:
     little when the machine is idle and costs a great deal when another process
     (a training run) holds the other core (docs/BENCHMARKS.md, "Threads")."""
     import os
-    n = threads or int(os.environ.get("ABCRNN_THREADS", "0") or 0) or 1
+    env = os.environ.get("ABCRNN_THREADS", "").strip()
+    if not threads and env and not (env.isdigit() and int(env) <= 1024):
+        raise ValueError(f"ABCRNN_THREADS must be a whole number of threads, got {env!r}")
+    n = threads or int(env or 0) or 1
+    if not 1 <= n <= 1024:
+        raise ValueError(f"threads must be between 1 and 1024, got {n}")
     torch.set_num_threads(n)
     return n
