@@ -70,3 +70,11 @@ def test_a_changed_header_is_scanned_afresh(edit):
     other = head.replace("K:G\n", edit + "K:G\n") if edit != "K:D\n" else head.replace("K:G", "K:D")
     text = other + "ABcd efga|ABc|\n"
     assert bars_of(inc.report(text)) == bars_of(bar_report(text))
+
+
+@pytest.mark.parametrize("bar, is_open", [("|:", True), ("::", True), (":|:", True), (":||:", True),
+                                          (":|", False), (":|]", False), ("|", True), ("||", True)])
+def test_a_repeat_stays_open_after_signs_that_open_one(bar, is_open):
+    # after "|: ... <bar>", is a repeat open? ("|" and "||" leave the |: open)
+    tune = "X:1\nT:t\nM:2/4\nL:1/8\nK:G\n|:GABc" + bar + "dcBA|d"
+    assert IncrementalBars().open_bar(tune).repeat_open is is_open

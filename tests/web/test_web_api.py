@@ -146,6 +146,13 @@ def test_midi_of_a_tune(client):
     assert resp.headers["content-disposition"] == 'attachment; filename="001-test-reel.mid"'
 
 
+def test_musicxml_of_a_tune(client):
+    resp = client.post("/api/musicxml", json={"abc": TUNE})
+    assert resp.status_code == 200, resp.text
+    assert b"<score-partwise" in resp.content and "musicxml" in resp.headers["content-type"]
+    assert resp.headers["content-disposition"] == 'attachment; filename="001-test-reel.musicxml"'
+
+
 def test_mp3_of_a_tune(client):
     resp = client.post("/api/audio", json={"abc": TUNE, "format": "mp3"})
     assert resp.status_code == 200, resp.text

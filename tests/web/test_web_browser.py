@@ -164,6 +164,11 @@ def test_compose_edit_play_download(page, tmp_path):
     with pg.expect_download(timeout=60_000) as dl:
         pg.click("#dl-audio")
     assert dl.value.suggested_filename == "edited-waltz.mp3"
+    with pg.expect_download(timeout=60_000) as dl:
+        pg.click("#dl-musicxml")
+    dl.value.save_as(tmp_path / "tune.musicxml")
+    assert dl.value.suggested_filename == "edited-waltz.musicxml"
+    assert "Edited Waltz" in (tmp_path / "tune.musicxml").read_text()
 
     pg.click("#seed-lock")                          # unlocked: a new seed each time
     generate(pg, expect_notes=False)      # a random seed: who knows what it writes

@@ -289,7 +289,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("render", help="ABC -> MIDI, WAV, MP3, SVG, PDF, PNG (and an HTML tunebook)")
     p.add_argument("input", help="an .abc file with one or more tunes")
     p.add_argument("--out", default="out/render", help="output folder (created if missing)")
-    p.add_argument("--formats", help="comma-separated subset of mid,wav,mp3,svg,pdf,png (default: all)")
+    p.add_argument("--formats", help="comma-separated subset of mid,wav,mp3,svg,pdf,png,musicxml (default: all)")
     p.add_argument("--tunebook", action="store_true", help="write index.html with score, audio, ABC")
     p.add_argument("--quality", metavar="CORPUS|JSON",
                    help="with --tunebook: each tune's quality row, scored against CORPUS or read "

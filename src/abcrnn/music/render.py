@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -24,7 +25,7 @@ from abcrnn.notation.tunes import header_and_body, split_abc
 from abcrnn.corpus.read import read_text
 from abcrnn.tools.programs import MissingToolError, require_tool, soundfont_path
 
-FORMATS = ("mid", "wav", "mp3", "svg", "pdf", "png")
+FORMATS = ("mid", "wav", "mp3", "svg", "pdf", "png", "musicxml")
 SAMPLE_RATE = 44100
 PNG_DPI = 110          # a letter/A4 page at 110 dpi is ~935 px wide: notes readable
 FLUID_GAIN = "0.8"     # fluidsynth's default 0.2 peaks near -25 dBFS for one melody line
@@ -34,7 +35,7 @@ MAX_TITLE_CHARS = 60
 # what the formats it is made from need.
 _NEEDS = {"mid": ("abc2midi",), "wav": ("abc2midi", "fluidsynth"),
           "mp3": ("abc2midi", "fluidsynth", "lame"), "svg": ("abcm2ps",),
-          "pdf": ("abcm2ps", "gs"), "png": ("abcm2ps", "gs")}
+          "pdf": ("abcm2ps", "gs"), "png": ("abcm2ps", "gs"), "musicxml": ()}
 
 
 class RenderError(RuntimeError):
@@ -164,9 +165,15 @@ def _make_png(work: Path, tools: dict, timeout: float) -> Path:
     return _expect(_run(cmd, work, timeout), work / "tune.png", "ghostscript (PNG)")
 
 
+def _make_musicxml(work: Path, tools: dict, timeout: float) -> Path:
+    out = work / "tune.musicxml"
+    result = _run([sys.executable, "-m", "abcrnn.music.musicxml", "tune.abc", out.name], work, timeout)
+    return _expect(result, out, "MusicXML (music21)")
+
+
 # In dependency order: a format's inputs are always made before it.
 _STEPS = (("mid", _make_mid), ("wav", _make_wav), ("mp3", _make_mp3),
-          ("svg", _make_svg), ("pdf", _make_pdf), ("png", _make_png))
+          ("svg", _make_svg), ("pdf", _make_pdf), ("png", _make_png), ("musicxml", _make_musicxml))
 _INPUTS = {"wav": {"mid"}, "mp3": {"mid", "wav"}, "pdf": set(), "png": set()}
 
 

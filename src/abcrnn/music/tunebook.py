@@ -7,6 +7,7 @@ anywhere else, so it works offline, from a zip, or copied to another machine.
 from __future__ import annotations
 
 import html
+import importlib.util
 import shutil
 from pathlib import Path
 from urllib.parse import quote
@@ -58,7 +59,8 @@ def _media_html(stem: str, files: dict, title: str) -> str:
             f'<audio controls preload="none"><source src="{_href(audio.name)}" '
             f'type="{mime}">Your browser cannot play {_esc(audio.suffix[1:])} audio.</audio>\n'
             f'<p><a href="{_href(files["mid"].name)}">MIDI</a> · '
-            f'<a href="{_href(stem + ".abc")}">ABC</a></p>')
+            + (f'<a href="{_href(files["musicxml"].name)}">MusicXML</a> · ' if "musicxml" in files else "")
+            + f'<a href="{_href(stem + ".abc")}">ABC</a></p>')
 
 
 def _tune_html(tune: str, stem: str, files: dict | None, error: str | None,
@@ -100,6 +102,8 @@ def write_tunebook(tunes: list[str], out_dir, quality_rows: list[dict] | None = 
         raise ValueError(f"{len(quality_rows)} quality rows for {len(tunes)} tunes")
     # MP3 is ~10x smaller than WAV; fall back rather than fail without lame.
     formats = ("svg", "mid", "mp3" if shutil.which("lame") else "wav")
+    if importlib.util.find_spec("music21") is not None:     # for MuseScore and other editors
+        formats += ("musicxml",)
     # A missing program is not any one tune's fault: fail once, clearly, up front.
     find_tools(formats)
     out_dir = Path(out_dir)

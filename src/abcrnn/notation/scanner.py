@@ -205,8 +205,8 @@ class Scanner:
 
     def close(self, lineno: int, col: int, bar: str, ending: str, end: int = -1) -> None:
         signs = _REPEAT_SIGN.findall(bar)
-        if signs:
-            self.repeat_open = signs[-1] == "|:"
+        if signs:            # "|:", "::", ":|:" and ":||:" (re)open a repeat; ":|" closes it
+            self.repeat_open = bar.rstrip("0123456789,-. ").endswith(":")
         if self.notes:
             expected = self.meter * max(self.zbars, 1) if self.meter else None
             self.bars.append(Bar(lineno, col, max(self.layers + [self.cur]), expected,

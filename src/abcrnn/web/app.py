@@ -31,7 +31,8 @@ from abcrnn.tools.programs import MissingToolError
 from abcrnn.web.soundfont import GM_NAMES, MANIFEST, make_soundfont, samples_dir
 
 MAX_BODY = 64 * 1024                    # bytes; the largest valid body is ~21 KB
-MEDIA = {"mid": "audio/midi", "mp3": "audio/mpeg", "wav": "audio/wav"}
+MEDIA = {"mid": "audio/midi", "mp3": "audio/mpeg", "wav": "audio/wav",
+         "musicxml": "application/vnd.recordare.musicxml+xml"}
 _NOTE_FILE = re.compile(r"[A-G]b?[0-9]\.mp3")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
        "style-src 'self' 'unsafe-inline'; script-src 'self'{extra}; connect-src 'self'; "
@@ -204,6 +205,11 @@ def _api_routes(app: FastAPI, composer: Composer, renderer: Renderer) -> None:
     def midi(req: schemas.RenderRequest):
         """A MIDI file of one ABC tune (abc2midi)."""
         return file_response(req.abc, "mid")
+
+    @app.post("/api/musicxml", response_class=Response, responses=errors | file_doc, tags=["render"])
+    def musicxml(req: schemas.RenderRequest):
+        """A MusicXML file of one ABC tune, for MuseScore and other notation editors (music21)."""
+        return file_response(req.abc, "musicxml")
 
     @app.post("/api/audio", response_class=Response, responses=errors | file_doc, tags=["render"])
     def audio(req: schemas.AudioRequest):

@@ -138,7 +138,7 @@ function select(i) {
   state.current = i;
   $("abc").value = state.tunes[i].abc;
   $("abc").disabled = false;
-  for (const id of ["play", "dl-abc", "dl-midi", "dl-audio"]) $(id).disabled = false;
+  for (const id of ["play", "dl-abc", "dl-midi", "dl-audio", "dl-musicxml"]) $(id).disabled = false;
   drawHistory();
   render();
 }
@@ -277,6 +277,8 @@ function start() {
     saveBlob(new Blob([$("abc").value], { type: "text/vnd.abc" }), `${stem()}.abc`));
   $("dl-midi").addEventListener("click", () =>
     download("/api/midi", { abc: $("abc").value }, `${stem()}.mid`, "MIDI"));
+  $("dl-musicxml").addEventListener("click", () =>
+    download("/api/musicxml", { abc: $("abc").value }, `${stem()}.musicxml`, "MusicXML"));
   $("dl-audio").addEventListener("click", () =>
     download("/api/audio", { abc: $("abc").value, format: "mp3" }, `${stem()}.mp3`, "MP3"));
   loadOptions().catch((err) => setStatus(`Cannot reach the server: ${err.message}`, true));
