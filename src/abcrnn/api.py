@@ -69,8 +69,8 @@ class Model:
                  max_len: int = MAX_LEN, guide: bool = True, rhythm: str | None = None,
                  key: str | None = None, meter: str | None = None, unit: str | None = None,
                  title: str | None = None, form: str | None = None, structure: str = "folk",
-                 headers: str = "folk", restate: float | None = None, cache: bool = False,
-                 deadline: float | None = None) -> list[Tune]:
+                 headers: str = "folk", restate: float | None = None, opening: str | None = None,
+                 cache: bool = False, deadline: float | None = None) -> list[Tune]:
         """Sample ``num_tunes`` tunes in one batch.
 
         ``seed`` None draws a fresh one; tune i is the tune ``seed + i`` gives alone, and
@@ -85,7 +85,8 @@ class Model:
         ``structure="free"`` drops the folk form (parts of 4/8/16 bars, tonic ending...),
         ``headers="all"`` lets the header claim sources (Z:, D:, H:...) as the corpus's
         do; ``restate`` is the share of bars that restate an earlier bar (default: the
-        training corpus's share). ``cache`` mixes in the neural cache fitted on the
+        training corpus's share). ``opening`` is music the body starts with, after the
+        header the model writes under those settings. ``cache`` mixes in the neural cache fitted on the
         validation tunes when the model was trained (model.json's "cache"). ``deadline`` (time.monotonic()) stops a generation
         that runs past it (sampling.net.GenerationTimeout)."""
         from abcrnn.corpus.profile import DEFAULT
@@ -95,8 +96,13 @@ class Model:
         check_params(temperature, top_k, top_p, max_len, num_tunes)
         seed = secrets.randbelow(2**32) if seed is None else _check_seed(seed)
         rules = FormRules(structure=structure, headers=headers, rhythm=rhythm, meter=meter, key=key,
-                          unit=unit, form=form, title=title, restate=restate,
+                          unit=unit, form=form, title=title, restate=restate, opening=opening or None,
                           profile=self.meta.get("corpus_profile") or DEFAULT)
+        missing = self.vocab.missing((prime or "") + (opening or ""))
+        if missing:
+            raise ValueError(f"the model does not know these characters: {' '.join(map(repr, missing))}")
+        if not guide and opening:     # plain sampling cannot steer a header: the asked one is written
+            prime = written_header(rules, prime) + opening
         start = full_prime(prime or START)
         samples = sample(self.net, self.vocab, start, num_tunes, max_len, temperature, top_k, top_p,
                          seed, self.device, guide=guide, deadline=deadline, form=rules,
@@ -114,6 +120,16 @@ class Model:
             raise ValueError(f"model {self.path} has no fitted cache (models trained before it was "
                              f"added; abcrnn train fits one at the end of a run)")
         return CacheConfig(float(fitted["lam"]), float(fitted["theta"]), int(fitted.get("gap", 8)))
+
+
+def written_header(rules, prime: str | None) -> str:
+    """For plain sampling with an opening: the prime's own header, else X:1 and the
+    fields asked (T, R, M, L, K; K:C when no key is asked, as ABC assumes)."""
+    if prime and prime.lstrip().startswith("X:"):
+        return prime.lstrip()
+    fields = [("T", rules.title), ("R", rules.rhythm), ("M", rules.meter), ("L", rules.unit),
+              ("K", rules.key or "C")]
+    return "X:1\n" + "".join(f"{f}:{v.strip()}\n" for f, v in fields if v) + (prime or "")
 
 
 def _check_seed(seed) -> int:

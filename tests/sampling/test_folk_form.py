@@ -126,3 +126,13 @@ def test_free_form_and_all_headers_give_the_model_its_way(model):
     free = [t.abc for t in model.generate(num_tunes=6, seed=8, structure="free", headers="all")]
     assert folk != free
     assert any(set(fields(t)) - set("XTRMLK") for t in free)       # Z:, D:, H:... as the corpus has
+
+
+def test_an_opening_is_written_after_the_asked_header_and_stays(model):
+    for t in model.generate(num_tunes=3, seed=4, rhythm="jig", key="G", title="My Jig",
+                            opening="|:GAB d2B|"):
+        header, body = header_and_body(t.abc)
+        assert header[-1] == "K:G" and {"T:My Jig", "R:jig", "M:6/8"} <= set(header), t.abc
+        assert "\n".join(body).startswith("|:GAB d2B|"), t.abc
+    with pytest.raises(ValueError, match="header field"):
+        model.generate(opening="K:D\nABC")

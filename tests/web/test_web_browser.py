@@ -131,7 +131,8 @@ def test_compose_edit_play_download(page, tmp_path):
     assert pg.get_attribute("#seed-lock", "aria-pressed") == "true"
 
     first = generate(pg)
-    assert first.startswith("X:1\nM:6/8\nL:1/8\nK:D\n|:A") and notes(pg) > 3
+    header, music = first.split("\nK:D\n", 1)
+    assert {"M:6/8", "L:1/8"} <= set(header.split("\n")) and music.startswith("|:A") and notes(pg) > 3
     assert generate(pg) == first                    # locked seed: the same tune again
     assert pg.locator("#history li button").count() == 2
 
@@ -180,6 +181,22 @@ def test_compose_edit_play_download(page, tmp_path):
     assert not log["failed"], log["failed"]
     assert not log["errors"], log["errors"]
     assert any(re.search(r"/soundfont/\w+-mp3/[A-G]b?\d\.mp3$", u) for u in log["requests"])
+
+
+def test_rhythm_title_and_form_are_asked_as_the_cli_asks(page):
+    from abcrnn.notation.form import form_facts
+    page.select_option("#rhythm", "jig")
+    page.select_option("#key", "G")
+    page.select_option("#form", "AABB")
+    page.fill("#title", "The Test Jig")
+    page.fill("#seed", "5")
+    page.dispatch_event("#seed", "change")
+    abc = generate(page)
+    header = abc.split("\nK:G\n")[0].split("\n")
+    assert {"T:The Test Jig", "R:jig", "M:6/8"} <= set(header), abc
+    parts = form_facts(abc).parts
+    assert len(parts) == 2 and all(p.repeated for p in parts), abc
+    assert page.get_by_text("The Test Jig").count() >= 1      # in the history list too
 
 
 def test_refused_prime_shows_the_message(page):

@@ -101,7 +101,8 @@ def cmd_generate(args) -> None:
                            top_p=args.top_p, max_len=args.max_len, guide=args.guide,
                            rhythm=args.rhythm, key=args.key, meter=args.meter, unit=args.unit,
                            title=args.title, form=plan, headers=args.headers, restate=args.restate,
-                           structure="free" if args.form == "free" else "folk", cache=args.cache)
+                           structure="free" if args.form == "free" else "folk", cache=args.cache,
+                           opening=args.opening.replace("\\n", "\n") if args.opening else None)
     text = "\n\n".join(t.abc.rstrip("\n") for t in tunes) + "\n"
     ended = sum(t.ended for t in tunes)
     if out is None:
@@ -112,7 +113,7 @@ def cmd_generate(args) -> None:
                 "top_k": args.top_k, "top_p": args.top_p, "max_len": args.max_len, "seed": args.seed,
                 "guide": args.guide, "form": args.form, "headers": args.headers, "rhythm": args.rhythm,
                 "key": args.key, "meter": args.meter, "unit": args.unit, "title": args.title,
-                "restate": args.restate, "cache": args.cache, "ended": [t.ended for t in tunes]}
+                "restate": args.restate, "opening": args.opening, "cache": args.cache, "ended": [t.ended for t in tunes]}
         try:
             atomic_write(out, text)
             atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
@@ -251,6 +252,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--meter", help="M: (6/8, 2/4, 3/4, C|...); it must fit the rhythm")
     p.add_argument("--unit", help="L: unit note length (1/8, 1/16, 1/4)")
     p.add_argument("--title", help="T: the title to write")
+    p.add_argument("--opening", help=r"music the body starts with, after the header (|:GAB d2B|); "
+                                     r"\n means a newline")
     p.add_argument("--form", default="folk",
                    help="folk: parts of 4, 8 or 16 bars, as many as the model writes (default); a "
                         "plan such as AABB, ABC, AABBCC (AA: a part repeated); free: no form rules")

@@ -46,6 +46,7 @@ class FormRules:
     form: str | None = None       # parts and repeats, e.g. AABB
     title: str | None = None      # T: value
     restate: float | None = None  # bars restated by copying an earlier one; None: the corpus's share
+    opening: str | None = None    # music the body starts with, written after the header
     profile: dict = field(default_factory=lambda: DEFAULT, compare=False, hash=False)
 
     def __post_init__(self):
@@ -69,6 +70,10 @@ class FormRules:
                                  f"not {self.meter}")
         if self.form is not None:
             plan(self.form)
+        if self.opening is not None and (len(self.opening) > 1000 or "<" in self.opening
+                                         or re.search(r"(^|\n)[A-Za-z]:", self.opening)):
+            raise ValueError("the opening is music the tune's body starts with (at most 1,000 "
+                             "characters, no header field lines)")
         if self.restate is not None and not 0 <= self.restate <= 0.9:
             raise ValueError(f"restate must be a share between 0 and 0.9, got {self.restate}")
 

@@ -163,6 +163,9 @@ class AbcGuide:
         if r.forced and ch == r.forced[0]:         # the guide's own text: already checked
             r.forced = r.forced[1:]
             self._append(r, ch)
+            if r.opening and not r.forced:       # the asked opening stays: nothing goes back
+                r.opening, r.line_mark, r.bar_mark = False, len(r.text), len(r.text)   # before it
+                r.bar_checked = len(r.text.rstrip())
             return KEEP
         before = r.text
         closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
@@ -318,6 +321,8 @@ class AbcGuide:
         r.text += ch
         if ch == "\n":
             self._line_done(r, r.text[:-1].rsplit("\n", 1)[-1], len(r.text))
+            if self.rules.opening and r.in_body and r.body_start == len(r.text):
+                r.forced, r.opening = self.rules.opening, True     # the header is done
 
     @staticmethod
     def _line_done(r: Row, last: str, end: int) -> None:

@@ -31,6 +31,7 @@ class Row:
     end_tries: int = 0             # endings refused by the whole-tune check (bounded apart:
                                    # redrawing the last line cannot mend an earlier one)
     forced: str = ""               # text the guide writes for the model (a bar with the tonic)
+    opening: bool = False          # forced is the asked opening: the marks move past it
     barline: tuple | None = None   # (where the bar line being written starts, tokens allowed)
     frozen_at: int = -1            # a redraw went back to just after this accepted bar line
     copy: list | None = None       # earlier bars the next bar may restate (guided.py scores them)

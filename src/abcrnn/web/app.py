@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abcrnn import __version__
 from abcrnn.web import schemas
-from abcrnn.web.service import KEYS, LENGTHS, METERS, ApiError, Composer, Renderer
+from abcrnn.web.service import FORMS, KEYS, LENGTHS, METERS, RHYTHMS, ApiError, Composer, Renderer
 from abcrnn.resources import web_static
 from abcrnn.web.assets import VENDOR, vendor_file
 from abcrnn.tools.programs import MissingToolError
@@ -182,7 +182,8 @@ def _api_routes(app: FastAPI, composer: Composer, renderer: Renderer) -> None:
         inst = sound_instrument()
         return schemas.Options(
             meters=composer.choices("M", METERS), keys=composer.choices("K", KEYS),
-            lengths=composer.choices("L", LENGTHS), instrument=inst,
+            lengths=composer.choices("L", LENGTHS), rhythms=composer.choices("R", RHYTHMS),
+            forms=FORMS, instrument=inst,
             program=GM_NAMES.index(inst) if inst else None,
             limits={"max_len": schemas.MAX_LEN_MAX, "num_tunes": schemas.NUM_TUNES_MAX,
                     "prime": schemas.PRIME_MAX, "abc": schemas.ABC_MAX, "seed": schemas.SEED_MAX})

@@ -39,11 +39,18 @@ class GenerateRequest(BaseModel):
                             description="K: field; omit to let the model choose")
     length: str | None = Field(None, max_length=8, pattern=FIELD_PATTERN, examples=["1/8"],
                                description="L: unit note length; omit to let the model choose")
+    rhythm: str | None = Field(None, max_length=20, pattern=FIELD_PATTERN, examples=["jig"],
+                               description="R: the dance (jig, reel, polka...); M: follows it")
+    title: str | None = Field(None, max_length=60, pattern=FIELD_PATTERN, examples=["The Kesh"],
+                              description="T: the title; omit to let the model name the tune")
+    form: str = Field("folk", max_length=12, pattern=r"^(folk|free|[A-Z]{1,12})$", examples=["AABB"],
+                      description="folk (parts of 4, 8 or 16 bars, home on the tonic), free (the "
+                                  "model's own structure), or the parts and repeats, e.g. AABB")
     guide: bool = Field(True, description="structure-guided decoding: header masks, bars that add up, "
                                           "lines abc2midi plays (see abcrnn.guide)")
     prime: str = Field("", max_length=PRIME_MAX,
-                       description="ABC the tune starts with: after the chosen header fields, or a "
-                                   "whole header of its own if it starts with X:")
+                       description="ABC the tune starts with: its opening music, after the header "
+                                   "the settings ask for, or a whole header of its own if it starts with X:")
 
 
 class Tune(BaseModel):
@@ -76,6 +83,8 @@ class Options(BaseModel):
     meters: list[Choice]
     keys: list[Choice]
     lengths: list[Choice]
+    rhythms: list[Choice]
+    forms: list[str]
     limits: dict[str, int]
     instrument: str | None = Field(description="instrument of the local note samples, if made")
     program: int | None = Field(description="its General MIDI program number (0-based)")

@@ -34,6 +34,9 @@ METERS = ["2/4", "3/4", "4/4", "6/8", "9/8", "3/8", "2/2", "C", "C|"]
 KEYS = ["G", "D", "A", "E", "C", "F", "Bb", "Eb", "Em", "Bm", "Am", "Dm", "Gm",
         "Ador", "Edor", "Ddor", "Gdor", "Dmix", "Amix", "Gmix"]
 LENGTHS = ["1/8", "1/16", "1/4"]
+RHYTHMS = ["jig", "reel", "hornpipe", "polka", "slip jig", "slide", "waltz", "mazurka", "march",
+           "strathspey", "barndance"]
+FORMS = ["folk", "AABB", "AB", "AABBCC", "free"]
 
 
 class ApiError(Exception):
@@ -48,19 +51,18 @@ def header_line(field: str, value: str) -> str:
     return f"{field}:{value.strip()}\n"
 
 
-def build_prime(req: GenerateRequest) -> str:
-    """The text the model continues: ``X:1``, the chosen fields in the usual
-    header order (M, L, then K, which ends a header), then the user's prime."""
-    chosen = [(f, v) for f, v in (("M", req.meter), ("L", req.length), ("K", req.key)) if v]
+def split_prime(req: GenerateRequest) -> tuple[str, str]:
+    """(prime, opening) for Model.generate: a prime that starts with ``X:`` is a whole
+    header of the user's own (then the selects must be left unset); any other is the
+    opening of the body, written after the header the selects ask for."""
+    chosen = [v for v in (req.meter, req.length, req.key, req.rhythm, req.title) if v]
     prime = req.prime.replace("\r\n", "\n")
     if prime.lstrip().startswith("X:"):
         if chosen:
-            raise ApiError(422, "a prime that starts with X: is a whole header: leave meter, key "
-                                "and unit length unset, or remove the X: line from the prime")
-        return prime.lstrip()
-    if not chosen and not prime:
-        return ""     # the model writes the whole tune, header and title included
-    return "X:1\n" + "".join(header_line(f, v) for f, v in chosen) + prime
+            raise ApiError(422, "a prime that starts with X: is a whole header: leave meter, key, "
+                                "unit length, rhythm and title unset, or remove the X: line from the prime")
+        return prime.lstrip(), ""
+    return "", prime
 
 
 class _Queue:
@@ -92,24 +94,36 @@ class Composer:
             raise ApiError(422, f"the model does not know these characters: {shown}",
                            {"missing": missing})
 
+    def checked(self, req: GenerateRequest) -> tuple[str, str]:
+        """(prime, opening), once every character asked for is one the model knows."""
+        prime, opening = split_prime(req)
+        asked = (req.meter, req.length, req.key, req.rhythm, req.title)
+        self.check_prime(prime + opening + "".join(v for v in asked if v))
+        return prime, opening
+
     def generate(self, req: GenerateRequest) -> GenerateResponse:
-        prime = build_prime(req)
-        self.check_prime(prime)
+        prime, opening = self.checked(req)
         seed = req.seed if req.seed is not None else secrets.randbelow(2**32)
         if not self._lock.acquire(timeout=WAIT_SECONDS):
             raise ApiError(503, "the composer is busy with other tunes; try again in a moment")
         try:
             start = time.monotonic()
-            made = self.model.generate(req.num_tunes, req.temperature, seed, prime, top_k=req.top_k,
-                                       top_p=req.top_p, max_len=req.max_len, guide=req.guide,
-                                       deadline=start + GENERATE_SECONDS)
+            plan = None if req.form in ("folk", "free") else req.form
+            made = self.model.generate(req.num_tunes, req.temperature, seed, prime or None,
+                                       top_k=req.top_k, top_p=req.top_p, max_len=req.max_len,
+                                       guide=req.guide, meter=req.meter, key=req.key, unit=req.length,
+                                       rhythm=req.rhythm, title=req.title, form=plan,
+                                       structure="free" if req.form == "free" else "folk",
+                                       opening=opening or None, deadline=start + GENERATE_SECONDS)
+        except ValueError as e:          # settings that do not go together (a reel in 6/8...)
+            raise ApiError(422, str(e)) from None
         except GenerationTimeout:
             raise ApiError(503, f"generation took longer than {GENERATE_SECONDS:g} s; "
                                 "ask for fewer or shorter tunes") from None
         finally:
             self._lock.release()
         tunes = [Tune(abc=t.abc, ended=t.ended) for t in made]
-        return GenerateResponse(tunes=tunes, seed=seed, prime=prime,
+        return GenerateResponse(tunes=tunes, seed=seed, prime=prime + opening,
                                 seconds=round(time.monotonic() - start, 3))
 
     async def generate_queued(self, req: GenerateRequest) -> GenerateResponse:
@@ -117,7 +131,7 @@ class Composer:
         worker thread, then generates in one. 503 if QUEUE_MAX requests are already
         waiting, or after QUEUE_SECONDS without a turn."""
         from starlette.concurrency import run_in_threadpool
-        self.check_prime(build_prime(req))          # a bad request need not wait
+        self.checked(req)                           # a bad request need not wait
         loop = asyncio.get_running_loop()
         if self._queue is None or self._queue.loop is not loop:   # a server has one loop
             self._queue = _Queue(loop)

@@ -49,6 +49,9 @@ async function loadOptions() {
   fillSelect($("meter"), opts.meters, "any");
   fillSelect($("key"), opts.keys, "any");
   fillSelect($("length"), opts.lengths, "any");
+  fillSelect($("rhythm"), opts.rhythms, "any");
+  $("form").replaceChildren(...opts.forms.map((f) => new Option(
+    { folk: "folk (parts of 8 bars, home on the tonic)", free: "free (the model's own)" }[f] || f, f)));
   if (opts.program !== null) state.program = opts.program;
   const k = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${Math.round(n / 1e3)}k`);
   $("model-info").textContent = `model ${health.model} · ${k(health.parameters)} parameters · ${health.steps} steps`;
@@ -71,7 +74,9 @@ function request() {
   const body = { temperature: Number($("temperature").value), seed,
                  num_tunes: Number($("num-tunes").value) || 1, max_len: Number($("max-len").value) || 2000,
                  prime: $("prime").value, guide: $("guide").checked };
-  for (const f of ["meter", "key", "length"]) if ($(f).value) body[f] = $(f).value;
+  for (const f of ["meter", "key", "length", "rhythm", "form"]) if ($(f).value) body[f] = $(f).value;
+  const title = $("title").value.trim();
+  if (title) body.title = title;
   return body;
 }
 
