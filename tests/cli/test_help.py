@@ -27,3 +27,11 @@ def test_choices_and_defaults_are_said_in_the_train_help():
     text = dict(commands())["train"].format_help()
     for said in ("{rnn,lstm,gru}", "{constant,cosine}", "{auto,cpu,cuda}", "(default: 64)", "recipe"):
         assert said in text, said
+
+
+def test_docs_flags_md_is_what_the_parser_says():
+    from pathlib import Path
+
+    from abcrnn.cli.flagsdoc import flags_markdown
+    doc = Path(__file__).resolve().parents[2] / "docs" / "flags.md"
+    assert doc.read_text() == flags_markdown(), "run: python -m abcrnn.cli.flagsdoc > docs/flags.md"

@@ -3,6 +3,7 @@ and the bar line being written character by character (``Row.barline``)."""
 from __future__ import annotations
 
 from abcrnn.sampling import form
+from abcrnn.sampling.checks import ends_with_barline
 from abcrnn.sampling.row import Row
 
 BARLINE_CHARS = frozenset("|:[]0123456789,-")
@@ -61,3 +62,23 @@ def fits(r: Row, before: str, ch: str) -> bool:
         r.barline = None                         # the bar line is complete
         return True
     return False
+
+
+def closers(rules: form.FormRules, r: Row, before: str, ch: str, open_bar) -> list[str] | None:
+    """Where a part must close and several bar lines may close it (``:|``, ``||``,
+    ``|]``...): those, for the sampler to choose among as whole bar lines (guided.py).
+    Drawn a character at a time, the first ``|`` (the model's usual "next bar") would
+    carry its mass into ``||`` and ``|]``, and ``:|`` would be rare. ``open_bar()``
+    gives the bar scanner's open bar at the end of ``before``."""
+    line = before.rsplit("\n", 1)[-1]
+    if ch not in "|:" or before[-1:] in ("|", ":", "[") or (len(line) > 1 and line[1] == ":"):
+        return None
+    if line.startswith("%") or ends_with_barline(before):
+        return None
+    bar = open_bar()
+    if bar.inside or bar.duration == 0:
+        return None
+    allowed = tokens(rules, r, bar, ch)
+    if not allowed or allowed & form.CONTINUE or "|1" in allowed or len(allowed) < 2:
+        return None
+    return sorted(allowed)

@@ -171,7 +171,7 @@ class AbcGuide:
         closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
         checking = r.redraws < self.max_redraws          # past the budget: masks only
         if checking and self.rules.folk and r.barline is None and r.body_start >= 0:
-            closers = self._closers(r, before, ch)
+            closers = barlines.closers(self.rules, r, before, ch, lambda: self._open_bar(r, before))
             if closers:                   # the model's likeliest whole bar line (guided.py)
                 r.copy, r.copy_whole = closers, True
                 return COPY
@@ -228,24 +228,6 @@ class AbcGuide:
             return True
         bar = self._open_bar(r, before + ch)
         return bar.expected is None or bar.duration <= bar.expected
-
-    def _closers(self, r: Row, before: str, ch: str) -> list[str] | None:
-        """Where a part must close and several bar lines may close it (``:|``, ``||``,
-        ``|]``...): those, for the sampler to choose among as whole bar lines. Drawn a
-        character at a time, the first ``|`` (the model's usual "next bar") would carry
-        its mass into ``||`` and ``|]``, and ``:|`` would be rare."""
-        line = before.rsplit("\n", 1)[-1]
-        if ch not in "|:" or before[-1:] in ("|", ":", "[") or (len(line) > 1 and line[1] == ":"):
-            return None
-        if line.startswith("%") or checks.ends_with_barline(before):
-            return None
-        bar = self._open_bar(r, before)
-        if bar.inside or bar.duration == 0:
-            return None
-        tokens = barlines.tokens(self.rules, r, bar, ch)
-        if not tokens or tokens & form.CONTINUE or "|1" in tokens or len(tokens) < 2:
-            return None
-        return sorted(tokens)
 
     @staticmethod
     def _open_bar(r: Row, text: str):
@@ -320,18 +302,9 @@ class AbcGuide:
     def _append(self, r: Row, ch: str) -> None:
         r.text += ch
         if ch == "\n":
-            self._line_done(r, r.text[:-1].rsplit("\n", 1)[-1], len(r.text))
+            r.line_done(r.text[:-1].rsplit("\n", 1)[-1], len(r.text))
             if self.rules.opening and r.in_body and r.body_start == len(r.text):
                 r.forced, r.opening = self.rules.opening, True     # the header is done
-
-    @staticmethod
-    def _line_done(r: Row, last: str, end: int) -> None:
-        """Header facts from a finished line: fields seen and their values, body start."""
-        if not r.in_body and len(last) > 1 and last[1] == ":" and last[0].isalpha():
-            r.seen[last[0]] += 1
-            r.values.setdefault(last[0], last[2:].strip())
-            if last[0] == "K":
-                r.in_body, r.body_start = True, end
 
     def _refresh(self, r: Row) -> None:
         """Recompute header facts from the text after a rollback."""
@@ -340,4 +313,4 @@ class AbcGuide:
         end = 0
         for line in r.text.split("\n")[:-1]:
             end += len(line) + 1
-            self._line_done(r, line, end)
+            r.line_done(line, end)

@@ -41,3 +41,12 @@ class Row:
     closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close
     bars: IncrementalBars = field(default_factory=IncrementalBars)   # bar_report of text, kept up
     open_bars: dict = field(default_factory=dict)   # text -> its OpenBar: the last few asked
+
+    def line_done(self, last: str, end: int) -> None:
+        """Header facts from a finished line ``last`` (ending at offset ``end``): fields
+        seen and their values, where the body starts."""
+        if not self.in_body and len(last) > 1 and last[1] == ":" and last[0].isalpha():
+            self.seen[last[0]] += 1
+            self.values.setdefault(last[0], last[2:].strip())
+            if last[0] == "K":
+                self.in_body, self.body_start = True, end
