@@ -33,3 +33,14 @@ def test_quick_benchmark_ends_with_one_json_line_of_every_figure(tmp_path):
     table = "\n".join(lines[:-1])
     for key in result["targets"]:
         assert key in table
+
+
+@pytest.mark.slow
+def test_sampling_benchmark_measures_every_setting_and_ends_with_json():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "sampling.py"), "--tunes", "2"],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(result["results"]) == {"idle, 1 thread", "idle, 2 threads", "training beside, 1 thread",
+                                      "training beside, 2 threads"}
+    assert all(r["seconds"] > 0 and r["ended"] == 2 for r in result["results"].values())

@@ -100,7 +100,7 @@ class Model:
                           profile=self.meta.get("corpus_profile") or DEFAULT)
         missing = self.vocab.missing((prime or "") + (opening or ""))
         if missing:
-            raise ValueError(f"the model does not know these characters: {' '.join(map(repr, missing))}")
+            raise ValueError(f"characters not in the model's vocabulary: {' '.join(map(repr, missing))}")
         if not guide and opening:     # plain sampling cannot steer a header: the asked one is written
             prime = written_header(rules, prime) + opening
         start = full_prime(prime or START)

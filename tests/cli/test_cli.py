@@ -91,9 +91,10 @@ def test_render_command_writes_every_format_and_a_tunebook(tmp_path):
     tunes.write_text(GOOD)
     assert main(["render", str(tunes), "--out", str(tmp_path / "r")]) == 0
     assert sorted(p.suffix for p in (tmp_path / "r").iterdir()) == [
-        ".mid", ".mp3", ".pdf", ".png", ".svg", ".wav"]
+        ".mid", ".mp3", ".musicxml", ".pdf", ".png", ".svg", ".wav"]
     assert main(["render", str(tunes), "--out", str(tmp_path / "b"), "--tunebook"]) == 0
-    assert "<audio" in (tmp_path / "b" / "index.html").read_text()
+    page = (tmp_path / "b" / "index.html").read_text()
+    assert "<audio" in page and ".musicxml\">MusicXML</a>" in page
 
 
 def test_render_of_a_missing_file_is_one_clear_error(tmp_path, capsys):
