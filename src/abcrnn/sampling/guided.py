@@ -127,27 +127,27 @@ def restate(net: Net, vocab, rows, at: list[int], temperature: float) -> None:
         row.forced, row.copy, row.copy_whole = row.copy[choice], None, False
 
 
+@torch.inference_mode()
 def score(net: Net, rows: list[int], ids: list[list[int]], whole: list[bool] | None = None,
           ends: torch.Tensor | None = None) -> torch.Tensor:
     """Log-likelihood (m,) of each id sequence as the continuation of its batch row; for
     a sequence marked ``whole``, times the chance that what follows is one of ``ends``
-    (a bool mask (V,)): the sequence is a token that stops there."""
+    (a bool mask (V,)): the sequence is a token that stops there. One call of the model
+    over the padded sequences (m, T) from the rows' states: its output at t predicts
+    character t + 1, ``net.last`` the first."""
     m, longest = len(ids), max(len(x) for x in ids)
     state = [tuple(t[:, rows].clone() for t in s) if isinstance(s, tuple) else s[:, rows].clone()
              for s in net.state]
-    last = net.last[rows]
-    lengths = torch.tensor([len(x) for x in ids])
-    stops = torch.tensor(whole) if whole is not None else torch.zeros(m, dtype=torch.bool)
-    total = torch.zeros(m)
-    steps = longest + bool(stops.any())
-    for t in range(steps):
-        logp = torch.log_softmax(last.float(), -1)
-        col = torch.tensor([x[t] if t < len(x) else 0 for x in ids], device=last.device)
-        lp = logp.gather(1, col[:, None]).squeeze(1).cpu()
-        total += torch.where(t < lengths, lp, torch.zeros_like(lp))
-        if ends is not None:
-            end = torch.logsumexp(logp.masked_fill(~ends, float("-inf")), -1).cpu()
-            total += torch.where(stops & (t == lengths), end, torch.zeros_like(end))
-        if t + 1 < steps:
-            last, state, _ = net.step_fn(col, state)
-    return total
+    device = net.last.device
+    x = torch.tensor([x + [0] * (longest - len(x)) for x in ids], device=device)        # (m, T)
+    logits, _, _ = net.model(x, state=state)                                            # (m, T, V)
+    logp = torch.log_softmax(torch.cat([net.last[rows][:, None], logits], 1).float(), -1)  # (m, T+1, V)
+    lengths = torch.tensor([len(x) for x in ids], device=device)
+    t = torch.arange(longest, device=device)
+    got = logp[:, :longest].gather(2, x[:, :, None]).squeeze(2)                         # (m, T)
+    total = torch.where(t[None, :] < lengths[:, None], got, torch.zeros_like(got)).sum(1)
+    if ends is not None and whole is not None:
+        after = logp[torch.arange(m, device=device), lengths]                           # (m, V)
+        end = torch.logsumexp(after.masked_fill(~ends, float("-inf")), -1)
+        total = total + torch.where(torch.tensor(whole, device=device), end, torch.zeros_like(end))
+    return total.cpu()

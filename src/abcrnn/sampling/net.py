@@ -50,7 +50,7 @@ class Net:
     @torch.inference_mode()
     def __init__(self, model, prime_ids: list[int], rows: int, device, fast: bool = True,
                  cache: CacheConfig | None = None, deadline: float | None = None):
-        self.deadline = deadline
+        self.deadline, self.model = deadline, model
         use_cache = cache is not None and cache.lam > 0
         x = torch.tensor(prime_ids, device=device).repeat(rows, 1)           # (B, P)
         self.x = x
