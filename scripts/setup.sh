@@ -24,7 +24,9 @@ PY=${PYTHON:-python3}
 # (grep drops this machine's pip notes about local index folders it does not have)
 .venv/bin/python -c "import torch" 2>/dev/null \
   || { .venv/bin/pip install -q torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true; }
-.venv/bin/python -c "import torch" || { echo "setup: torch did not install" >&2; exit 1; }
+# (torch warns that numpy is missing until the next line installs it: checked quietly)
+.venv/bin/python -W ignore -c "import torch" 2>/dev/null \
+  || { echo "setup: torch did not install" >&2; exit 1; }
 # corpora: music21, whose package ships the ABC collections (essenFolksong...) for --corpus music21:NAME;
 # eval: scikit-learn for abcrnn evaluate --c2st
 .venv/bin/pip install -q -e '.[dev,corpora,eval]' 2>&1 | grep -v "^WARNING: Location" || true

@@ -177,3 +177,15 @@ def test_a_whole_bar_line_is_scored_with_the_chance_that_it_stops(vocab):
     stop = torch.logsumexp(lp[-1][ends], -1)
     assert got[1] == pytest.approx(float(bar), abs=1e-5)
     assert got[0] == pytest.approx(float(bar + stop), abs=1e-5)
+
+
+def test_folk_music_holds_no_letter_abc_cannot_read(vocab):
+    from abcrnn.sampling.form import FormRules
+    assert {"h", "i"} <= set(vocab.stoi)
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, form=FormRules(restate=0.0))
+    feed(g, "GA")
+    allowed = g.mask_rows()[0]
+    from abcrnn.sampling.guide import MUSIC_LETTERS
+    assert {"h", "i", "Y"}.isdisjoint(allowed) and MUSIC_LETTERS & set(vocab.stoi) <= allowed
+    feed(g, '"Am')                                     # inside a chord symbol any letter goes
+    assert 0 not in g.mask_rows() or "h" in g.mask_rows()[0]

@@ -239,7 +239,8 @@ def add_parsers(sub) -> None:
                    help="a model folder made by abcrnn train, or its model.json (default: the shipped model)")
     p.add_argument("--num-tunes", type=int, default=1, help="how many tunes, sampled in one batch (1-1000)")
     p.add_argument("--seed", type=int, default=1337,
-                   help="seed of the draws; tune i is the tune seed + i gives alone (default: 1337)")
+                   help="seed of the draws (default: 1337); tune i of a batch is the tune that seed + i "
+                        "gives alone, so --seed 3 and --seed 7 share tunes")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="below 1: safer, more repetitive; above 1: bolder; 0 = always the likeliest (default: 1.0)")
     p.add_argument("--top-k", type=int, default=0, help="draw only from the k likeliest characters (0 = off)")
@@ -285,11 +286,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--c2st", action="store_true",
                    help="also the classifier two-sample test: can char n-gram TF-IDF + logistic "
                         "regression tell the tunes' bodies from corpus bodies? (5-fold accuracy; "
-                        "0.5 = alike; needs scikit-learn)")
+                        "0.5 = alike; below 100 tunes a side it is mostly noise; needs scikit-learn)")
     p.add_argument("--seed", type=int, default=0, help="seed of the classifier test's samples and folds")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("render", help="ABC -> MIDI, WAV, MP3, SVG, PDF, PNG (and an HTML tunebook)")
+    p = sub.add_parser("render", help="ABC -> MIDI, WAV, MP3, SVG, PDF, PNG, MusicXML (and an HTML tunebook)")
     p.add_argument("input", help="an .abc file with one or more tunes")
     p.add_argument("--out", default="out/render", help="output folder (created if missing)")
     p.add_argument("--formats", help="comma-separated subset of mid,wav,mp3,svg,pdf,png,musicxml (default: all)")

@@ -157,12 +157,12 @@ def add_parsers(sub) -> None:
                         "the unit abcrnn neurons ranks first for each of "
                         + ", ".join(HEATMAP_FEATURES) + " on the model's validation tunes")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
-    p.add_argument("--index", type=int, default=1, help="which tune of the file (from 1)")
-    p.add_argument("--width", type=int, default=60, help="characters per row of the grid")
-    p.add_argument("--max-len", type=int, default=1500, help="length limit of a generated tune")
-    p.add_argument("--title", help="figure title")
-    p.add_argument("--seed", type=int, default=1337, help="seed of the generated tune (without a tune file)")
-    p.add_argument("--out", default="out/heatmap.png", help="PNG to write")
+    p.add_argument("--index", type=int, default=1, help="which tune of the file (from 1; default: 1)")
+    p.add_argument("--width", type=int, default=60, help="characters per row of the grid (default: 60)")
+    p.add_argument("--max-len", type=int, default=1500, help="length limit of a generated tune (default: 1500)")
+    p.add_argument("--title", help="figure title (default: none)")
+    p.add_argument("--seed", type=int, default=1337, help="seed of the generated tune, without a tune file (default: 1337)")
+    p.add_argument("--out", default="out/heatmap.png", help="PNG to write (default: out/heatmap.png)")
     p.set_defaults(func=cmd_heatmap)
 
     p = sub.add_parser("neurons", help="correlate every neuron with ABC structure features")

@@ -18,19 +18,18 @@ character was drawn. The guide answers with a verdict:
                ``<end>``, anywhere the tune's end exposes, such as an unclosed
                repeat): go back to the start of that line and draw it again.
 
-Masks: the header's fields and values (header.py); in the body, lines start with
-music or the body fields the rules allow; ``<`` at a line start can only begin
-``<end>``, and only where the form lets the tune end (form.py); an accidental is
-followed by a note; a full bar by a bar line the form allows.
-
+Masks: the header's fields and values (header.py); in the body, lines start with music
+or the body fields the rules allow; ``<`` at a line start only begins ``<end>``, where
+the form lets the tune end (form.py); an accidental is followed by a note, a full bar
+by a bar line the form allows; folk music holds no letter ABC cannot read.
 Redraws are bounded (``max_bar_tries`` per bar, ``max_line_tries`` per line,
-``max_redraws`` per tune); past them the text is kept as it is, so generation
-always finishes. This is constrained decoding, not rejection of whole tunes:
-every tune the sampler returns is the one it drew.
+``max_redraws`` per tune); past them the text is kept as it is, so generation always
+finishes. This is constrained decoding, not rejection of whole tunes.
 """
 from __future__ import annotations
 
 import random
+import string
 from collections import Counter
 
 from abcrnn.notation.tunes import END, START
@@ -41,6 +40,8 @@ from abcrnn.sampling.row import Row
 
 KEEP, BAR, LINE, CHAR, COPY = 0, 1, 2, 3, 4
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
+# letters music may hold outside "...", !...!, [...]: notes, rests, spacers, ABC 2.1's decorations
+MUSIC_LETTERS = NOTE_LETTERS | frozenset("zZxXyHLMOPSTuv")
 _NOT_TRIGGER = set("|:][0123456789,- \t")
 FREE = form.FormRules(structure="free", headers="all")    # the guide before folk form
 TONIC_TRIES = 2
@@ -63,6 +64,7 @@ class AbcGuide:
         self.max_char_tries = max_char_tries
         self.rules = form or FREE
         self._chars = frozenset(vocab.stoi)      # what the model can write at all
+        self._music_chars = self._chars - (frozenset(string.ascii_letters) - MUSIC_LETTERS)
         self.header = HeaderRules(self.rules, self._chars)
         body = prime_text[len(START):].lstrip("\n") if prime_text.startswith(START) else prime_text
         self.rows = [Row(rng=random.Random(seed + b)) for b in range(batch)]  # own draws per row
@@ -90,8 +92,8 @@ class AbcGuide:
             return self._line_start(r)
         if len(line) == 1 and line in self.header.body_fields - NOTE_LETTERS:
             return {":"}
-        if len(line) == 1 and line in NOTE_LETTERS:
-            return set(self._chars) - {":"}          # "A:" would be a header field
+        if len(line) == 1 and line in NOTE_LETTERS:      # "A:" would be a header field
+            return set(self._music_chars if self.rules.folk else self._chars) - {":"}
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
             return {nxt} if nxt else None
@@ -135,11 +137,13 @@ class AbcGuide:
         if bar.inside:                          # a chord symbol, chord, grace... kept short
             closer = CLOSERS.get(bar.inside[0])
             return {closer} if closer and len(bar.inside) > INSIDE_MAX[closer] else None
+        # folk form: no letter ABC does not read in music (abcm2ps: "Bad character 'h'")
+        music = self._music_chars if self.rules.folk else None
         if not text[-1:].isalnum() and text[-1:] not in " /)]":
-            return None
+            return music
         full = bar.expected is not None and bar.duration == bar.expected and bar.duration > 0
         if not full:
-            return None
+            return music
         tokens = barlines.at_full_bar(self.rules, r, bar)
         firsts = {"|", ":"} if tokens is None else {t[0] for t in tokens}
         return firsts | {" "}
