@@ -114,3 +114,13 @@ def test_the_neural_cache_fitted_at_training_can_be_mixed_into_sampling(tmp_path
     (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="no fitted cache"):
         abcrnn.load_model(tmp_path / "m").generate(cache=True)
+
+
+def test_plain_sampling_writes_the_asked_header_and_form_names_the_structure():
+    model = abcrnn.load_model()
+    tune = model.generate(seed=2, guide=False, meter="6/8", key="D", max_len=100)[0]
+    assert tune.abc.startswith("X:1\nM:6/8\nK:D\n")
+    free = model.generate(seed=8, form="free", headers="all", max_len=400)[0].abc
+    assert free == model.generate(seed=8, structure="free", headers="all", max_len=400)[0].abc
+    with pytest.raises(ValueError, match="vocabulary"):
+        model.generate(title="T€st")

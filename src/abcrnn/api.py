@@ -81,28 +81,32 @@ class Model:
 
         Ask as a musician would: ``rhythm`` ("jig"), ``key`` ("D", "Ador"), ``meter``
         ("6/8"), ``unit`` ("1/8"), ``title``, ``form`` ("AABB": the parts and their
-        repeats); what is not given comes from the model, consistent with what is.
-        ``structure="free"`` drops the folk form (parts of 4/8/16 bars, tonic ending...),
+        repeats; "folk" or "free" set ``structure``); what is not given comes from the
+        model, consistent with what is (with ``guide`` False they are written as the
+        header, which plain sampling cannot steer). ``structure="free"`` drops the folk form (parts of 4/8/16 bars, tonic ending...),
         ``headers="all"`` lets the header claim sources (Z:, D:, H:...) as the corpus's
         do; ``restate`` is the share of bars that restate an earlier bar (default: the
         training corpus's share). ``opening`` is music the body starts with, after the
-        header the model writes under those settings. ``cache`` mixes in the neural cache fitted on the
-        validation tunes when the model was trained (model.json's "cache"). ``deadline`` (time.monotonic()) stops a generation
-        that runs past it (sampling.net.GenerationTimeout)."""
+        header the model writes under those settings. ``cache`` mixes in the neural cache
+        fitted on the validation tunes at training (model.json's "cache"). ``deadline``
+        (time.monotonic()) stops a generation that runs past it (GenerationTimeout)."""
         from abcrnn.corpus.profile import DEFAULT
         from abcrnn.notation.tunes import START, format_tunebook, strip_markers
-        from abcrnn.sampling.form import FormRules
+        from abcrnn.sampling.form import STRUCTURES, FormRules
         from abcrnn.sampling.sample import check_params, full_prime, sample
         check_params(temperature, top_k, top_p, max_len, num_tunes)
         seed = secrets.randbelow(2**32) if seed is None else _check_seed(seed)
+        if form in STRUCTURES:                       # form="free" / "folk" says the structure
+            structure, form = form, None
         rules = FormRules(structure=structure, headers=headers, rhythm=rhythm, meter=meter, key=key,
                           unit=unit, form=form, title=title, restate=restate, opening=opening or None,
                           profile=self.meta.get("corpus_profile") or DEFAULT)
-        missing = self.vocab.missing((prime or "") + (opening or ""))
+        asked = [v for v in (opening, title, rhythm, meter, unit, key) if v]
+        missing = self.vocab.missing((prime or "") + "".join(asked))
         if missing:
             raise ValueError(f"characters not in the model's vocabulary: {' '.join(map(repr, missing))}")
-        if not guide and opening:     # plain sampling cannot steer a header: the asked one is written
-            prime = written_header(rules, prime) + opening
+        if not guide and asked:        # plain sampling cannot steer a header: the asked one is written
+            prime = written_header(rules, prime) + (opening or "")
         start = full_prime(prime or START)
         samples = sample(self.net, self.vocab, start, num_tunes, max_len, temperature, top_k, top_p,
                          seed, self.device, guide=guide, deadline=deadline, form=rules,
@@ -123,8 +127,9 @@ class Model:
 
 
 def written_header(rules, prime: str | None) -> str:
-    """For plain sampling with an opening: the prime's own header, else X:1 and the
-    fields asked (T, R, M, L, K; K:C when no key is asked, as ABC assumes)."""
+    """For plain sampling with settings asked: the prime's own header, else X:1 and the
+    fields asked (T, R, M, L, K; K:C when no key is asked, as ABC assumes), then the
+    prime as the body's start."""
     if prime and prime.lstrip().startswith("X:"):
         return prime.lstrip()
     fields = [("T", rules.title), ("R", rules.rhythm), ("M", rules.meter), ("L", rules.unit),

@@ -96,12 +96,11 @@ def cmd_generate(args) -> None:
     sampling_threads(args.threads)
     model = load_model(args.model, device=args.device)
     prime = args.prime.replace("\\n", "\n")
-    plan = None if args.form in ("folk", "free") else args.form
     tunes = model.generate(args.num_tunes, args.temperature, args.seed, prime, top_k=args.top_k,
                            top_p=args.top_p, max_len=args.max_len, guide=args.guide,
                            rhythm=args.rhythm, key=args.key, meter=args.meter, unit=args.unit,
-                           title=args.title, form=plan, headers=args.headers, restate=args.restate,
-                           structure="free" if args.form == "free" else "folk", cache=args.cache,
+                           title=args.title, form=args.form, headers=args.headers, restate=args.restate,
+                           cache=args.cache,
                            opening=args.opening.replace("\\n", "\n") if args.opening else None)
     text = "\n\n".join(t.abc.rstrip("\n") for t in tunes) + "\n"
     ended = sum(t.ended for t in tunes)

@@ -108,12 +108,10 @@ class Composer:
             raise ApiError(503, "the composer is busy with other tunes; try again in a moment")
         try:
             start = time.monotonic()
-            plan = None if req.form in ("folk", "free") else req.form
             made = self.model.generate(req.num_tunes, req.temperature, seed, prime or None,
                                        top_k=req.top_k, top_p=req.top_p, max_len=req.max_len,
                                        guide=req.guide, meter=req.meter, key=req.key, unit=req.length,
-                                       rhythm=req.rhythm, title=req.title, form=plan,
-                                       structure="free" if req.form == "free" else "folk",
+                                       rhythm=req.rhythm, title=req.title, form=req.form,
                                        opening=opening or None, deadline=start + GENERATE_SECONDS)
         except ValueError as e:          # settings that do not go together (a reel in 6/8...)
             raise ApiError(422, str(e)) from None
