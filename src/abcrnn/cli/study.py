@@ -68,14 +68,8 @@ def cmd_heatmap(args) -> None:
 def ranked_units(model, vocab, doc, model_path) -> list:
     """The unit that correlates most with each of HEATMAP_FEATURES over the first
     VALIDATION_TUNES of the model's validation tunes, as ``abcrnn neurons`` ranks them."""
-    from abcrnn.corpus.read import load_corpus
-    from abcrnn.corpus.split import split_tunes
     from abcrnn.study import neurons
-    from abcrnn.training.config import TrainConfig
-    cfg = TrainConfig.from_dict(doc.get("train_config") or {})    # as written, not cleaned: a
-    corpus = load_corpus(cfg.corpus if cfg.corpus and Path(cfg.corpus).exists() else DEFAULT_CORPUS)
-    split_seed = cfg.split_seed if cfg.split_seed is not None else cfg.seed   # ranking needs no more
-    tunes = [corpus.tunes[i] for i in split_tunes(len(corpus.tunes), cfg.val_frac, split_seed)[1]]
+    tunes, _ = neurons.validation_tunes(model_path, doc, fallback_corpus=DEFAULT_CORPUS)
     analysis = neurons.analyse(model, vocab, tunes[:VALIDATION_TUNES], list(HEATMAP_FEATURES))
     found = []
     for name in HEATMAP_FEATURES:

@@ -12,7 +12,7 @@ from abcrnn.notation.tunes import END, START
 from abcrnn.sampling.barlines import BARLINE_CHARS
 from abcrnn.sampling.draw import pick
 from abcrnn.sampling.guide import BAR, CHAR, COPY, KEEP, LINE, AbcGuide
-from abcrnn.sampling.net import Generated, Marks, Net
+from abcrnn.sampling.net import Generated, Marks, Net, select
 
 SCORE_CHARS = 6          # restated bars are told apart by the model's likelihood of their start
 
@@ -136,8 +136,7 @@ def score(net: Net, rows: list[int], ids: list[list[int]], whole: list[bool] | N
     over the padded sequences (m, T) from the rows' states: its output at t predicts
     character t + 1, ``net.last`` the first."""
     m, longest = len(ids), max(len(x) for x in ids)
-    state = [tuple(t[:, rows].clone() for t in s) if isinstance(s, tuple) else s[:, rows].clone()
-             for s in net.state]
+    state = select(net.state, rows)
     device = net.last.device
     x = torch.tensor([x + [0] * (longest - len(x)) for x in ids], device=device)        # (m, T)
     logits, _, _ = net.model(x, state=state)                                            # (m, T, V)
