@@ -14,6 +14,7 @@ from conftest import TUNES, marked
 
 import abcrnn
 from abcrnn.cli.main import main
+from abcrnn.notation.tunes import header_and_body
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,8 +120,44 @@ def test_the_neural_cache_fitted_at_training_can_be_mixed_into_sampling(tmp_path
 def test_plain_sampling_writes_the_asked_header_and_form_names_the_structure():
     model = abcrnn.load_model()
     tune = model.generate(seed=2, guide=False, meter="6/8", key="D", max_len=100)[0]
-    assert tune.abc.startswith("X:1\nM:6/8\nK:D\n")
+    assert tune.abc.startswith("X:1\nM:6/8\nL:1/8\nK:D\n")      # the meter's unit, not left implied
     free = model.generate(seed=8, form="free", headers="all", max_len=400)[0].abc
     assert free == model.generate(seed=8, structure="free", headers="all", max_len=400)[0].abc
     with pytest.raises(ValueError, match="vocabulary"):
         model.generate(title="T€st")
+
+
+def test_an_openings_header_lines_merge_with_the_settings_one_field_each():
+    model = abcrnn.load_model()
+    for guide in (True, False):
+        tune = model.generate(seed=3, max_len=300, guide=guide, meter="3/4", title="Asked",
+                              opening="X:5\nT:My Tune\nM:6/8\n|:GAB")[0]
+        header, body = header_and_body(tune.abc)
+        assert [ln for ln in header if ln[:2] in ("M:", "T:")] == ["T:My Tune", "M:6/8"], tune.abc
+        assert header[-1].startswith("K:") and "L:1/8" in header
+        assert "\n".join(body).startswith("|:GAB") and "T:" not in "\n".join(body)
+        assert tune.notes == ("the opening's T:My Tune is used instead of the title Asked you chose",
+                              "the opening's M:6/8 is used instead of the meter 3/4 you chose")
+
+
+def test_a_header_prime_with_settings_is_merged_as_an_opening():
+    model = abcrnn.load_model()
+    tune = model.generate(seed=3, max_len=100, prime="X:1\nM:6/8\nK:G\n", meter="3/4")[0]
+    header, _ = header_and_body(tune.abc)
+    assert [ln for ln in header if ln.startswith("M:")] == ["M:6/8"] and header[-1] == "K:G"
+    assert tune.notes == ("the opening's M:6/8 is used instead of the meter 3/4 you chose",)
+
+
+def test_a_chosen_meter_implies_its_corpus_unit_not_abcs_sixteenths():
+    for tune in abcrnn.load_model().generate(num_tunes=3, seed=1, max_len=60, meter="2/4", title="P"):
+        assert "L:1/8" in header_and_body(tune.abc)[0], tune.abc
+
+
+def test_the_cli_merges_the_opening_as_the_api_does_and_says_what_gave_way(capsys):
+    args = ["generate", "--seed", "4", "--max-len", "300", "--meter", "3/4",
+            "--opening", r"M:6/8\n|:GAB"]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    api = abcrnn.load_model().generate(seed=4, max_len=300, meter="3/4", opening="M:6/8\n|:GAB")
+    assert out == api[0].abc.rstrip("\n") + "\n"
+    assert "abcrnn: note: the opening's M:6/8 is used instead of the meter 3/4 you chose" in err

@@ -35,6 +35,7 @@ class Tune:
     top_p: float
     guide: bool
     prime: str               # the text the model was started from (after <start>)
+    notes: tuple[str, ...] = ()   # settings the opening's own fields overrode, in words
 
     @property
     def title(self) -> str:
@@ -87,10 +88,11 @@ class Model:
         ``headers="all"`` lets the header claim sources (Z:, D:, H:...) as the corpus's
         do; ``restate`` is the share of bars that restate an earlier bar (default: the
         training corpus's share). ``opening`` is music the body starts with, after the
-        header the model writes under those settings. ``cache`` mixes in the neural cache
+        header the model writes under those settings; header lines it starts with (``X:``,
+        ``T:``, ``M:6/8``...) are merged with the settings (merge: the opening's fields win,
+        each Tune's ``notes`` say what gave way). ``cache`` mixes in the neural cache
         fitted on the validation tunes at training (model.json's "cache"). ``deadline``
         (time.monotonic()) stops a generation that runs past it (GenerationTimeout)."""
-        from abcrnn.corpus.profile import DEFAULT
         from abcrnn.notation.tunes import START, format_tunebook, strip_markers
         from abcrnn.sampling.form import STRUCTURES, FormRules
         from abcrnn.sampling.sample import check_params, full_prime, sample
@@ -98,23 +100,41 @@ class Model:
         seed = secrets.randbelow(2**32) if seed is None else _check_seed(seed)
         if form in STRUCTURES:                       # form="free" / "folk" says the structure
             structure, form = form, None
-        rules = FormRules(structure=structure, headers=headers, rhythm=rhythm, meter=meter, key=key,
-                          unit=unit, form=form, title=title, restate=restate, opening=opening or None,
-                          profile=self.meta.get("corpus_profile") or DEFAULT)
-        asked = [v for v in (opening, title, rhythm, meter, unit, key) if v]
+        prime, merged = self.merge(prime, opening, title=title, rhythm=rhythm, meter=meter,
+                                   unit=unit, key=key)
+        rules = FormRules(structure=structure, headers=headers, form=form, restate=restate,
+                          opening=merged.music, profile=self.profile, **merged.settings())
+        asked = [v for v in (merged.music, *merged.settings().values()) if v]
         missing = self.vocab.missing((prime or "") + "".join(asked))
         if missing:
             raise ValueError(f"characters not in the model's vocabulary: {' '.join(map(repr, missing))}")
         if not guide and asked:        # plain sampling cannot steer a header: the asked one is written
-            prime = written_header(rules, prime) + (opening or "")
+            prime = written_header(rules, prime) + (merged.music or "")
         start = full_prime(prime or START)
         samples = sample(self.net, self.vocab, start, num_tunes, max_len, temperature, top_k, top_p,
                          seed, self.device, guide=guide, deadline=deadline, form=rules,
                          cache=self.cache_config() if cache else None)
         body = start[len(START):].lstrip("\n")
         return [Tune(format_tunebook([strip_markers(s.text)], first_x=i + 1), s.ended, seed + i, i,
-                     temperature, top_k, top_p, guide, body) for i, s in enumerate(samples)]
+                     temperature, top_k, top_p, guide, body, merged.notes) for i, s in enumerate(samples)]
 
+    @property
+    def profile(self) -> dict:
+        """What the model's training corpus is like (corpus/profile.py), or the default."""
+        from abcrnn.corpus.profile import DEFAULT
+        return self.meta.get("corpus_profile") or DEFAULT
+
+    def merge(self, prime: str | None = None, opening: str | None = None, **asked):
+        """(prime, sampling.header.Merged): how generate reads an opening and the settings
+        asked (title, rhythm, meter, unit, key), the CLI and the web alike. A prime that is
+        a header of its own (``X:``...) is read as the opening when settings are asked, so
+        the two never both write a field; otherwise the prime is the model's to go on from."""
+        from abcrnn.notation.tunes import START
+        from abcrnn.sampling.header import merge_opening
+        own = (prime or "")[len(START):].lstrip("\n") if (prime or "").startswith(START) else prime or ""
+        if opening is None and own.lstrip().startswith("X:") and any(asked.values()):
+            prime, opening = None, own.lstrip()
+        return prime, merge_opening(opening, asked, self.profile, frozenset(self.vocab.stoi))
 
     def cache_config(self):
         """The neural cache fitted when the model was trained (model/cache.py)."""

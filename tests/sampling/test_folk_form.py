@@ -135,4 +135,4 @@ def test_an_opening_is_written_after_the_asked_header_and_stays(model):
         assert header[-1] == "K:G" and {"T:My Jig", "R:jig", "M:6/8"} <= set(header), t.abc
         assert "\n".join(body).startswith("|:GAB d2B|"), t.abc
     with pytest.raises(ValueError, match="header field"):
-        model.generate(opening="K:D\nABC")
+        model.generate(opening="ABC|\nK:D\nABC")     # header lines go before the music

@@ -109,13 +109,6 @@ def test_unknown_characters_are_named(client):
     assert "'9'" in body["error"]
 
 
-def test_whole_header_prime_conflicts_with_fields(client):
-    body = error_of(client.post("/api/generate", json={"prime": "X:1\nK:D\n", "key": "G"}), 422)
-    assert "X:" in body["error"]
-    ok = client.post("/api/generate", json={"prime": "X:1\nK:D\nDF", "max_len": 20})
-    assert ok.json()["tunes"][0]["abc"].startswith("X:1\nK:D\nDF")
-
-
 def test_generation_time_is_bounded(client, monkeypatch):
     monkeypatch.setattr(service, "GENERATE_SECONDS", 0.0)
     body = error_of(client.post("/api/generate", json={"max_len": 500}), 503)

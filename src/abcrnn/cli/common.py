@@ -1,6 +1,7 @@
 """What every command shares: the defaults, the user-facing error, output checks."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from abcrnn.resources import bundled_corpus, shipped_model
@@ -25,6 +26,18 @@ def check_out_folder(folder: Path) -> None:
         p = p.parent
     if not p.is_dir():
         raise UserError(f"--out {folder}: {p} is a file, not a folder")
+
+
+def check_out_file(out: Path) -> None:
+    """Refuse an output file that is a folder, or lies in no folder one may write in,
+    before any work."""
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise UserError(f"output folder {out.parent} "
+                        + ("is a file, not a folder" if out.parent.exists() else "does not exist"))
+    if not os.access(out.parent, os.W_OK):
+        raise UserError(f"cannot write in {out.parent} (permission denied)")
 
 
 def read_tunes(src: Path) -> list[str]:

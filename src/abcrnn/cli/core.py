@@ -10,7 +10,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from abcrnn.cli.common import DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_folder, flag, read_tunes
+from abcrnn.cli.common import (DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_file, check_out_folder,
+                               flag, read_tunes)
 
 
 def cmd_corpus(args) -> None:
@@ -85,13 +86,7 @@ def cmd_generate(args) -> None:
     check_params(args.temperature, args.top_k, args.top_p, args.max_len, args.num_tunes)
     out = Path(args.out) if args.out else None
     if out is not None:
-        if out.is_dir():
-            raise UserError(f"--out {out} is a folder; give a file name")
-        if not out.parent.is_dir():
-            raise UserError(f"output folder {out.parent} "
-                            + ("is a file, not a folder" if out.parent.exists() else "does not exist"))
-        if not os.access(out.parent, os.W_OK):
-            raise UserError(f"cannot write in {out.parent} (permission denied)")
+        check_out_file(out)
     from abcrnn.model.device import sampling_threads
     sampling_threads(args.threads)
     model = load_model(args.model, device=args.device)
@@ -118,7 +113,8 @@ def cmd_generate(args) -> None:
             atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
         except OSError as e:     # name the file asked for, not atomic_write's temporary one
             raise UserError(f"cannot write {out}: {e.strerror}") from None
-    print(f"{len(tunes)} tunes, {ended} ended at <end>" + (f"; written to {out}" if out else ""),
+    notes = "".join(f"abcrnn: note: {n}\n" for n in tunes[0].notes)   # settings the opening overrode
+    print(f"{notes}{len(tunes)} tunes, {ended} ended at <end>" + (f"; written to {out}" if out else ""),
           file=sys.stderr)
 
 
@@ -249,10 +245,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--prime", default="<start>", help=r"ABC the tunes start with; \n means a newline")
     p.add_argument("--rhythm", help="R: as a musician asks (jig, reel, polka, slip jig, hornpipe...)")
     p.add_argument("--key", help="K: (D, G, Em, Ador, Bb, Gmix...)")
-    p.add_argument("--meter", help="M: (6/8, 2/4, 3/4, C|...); it must fit the rhythm")
+    p.add_argument("--meter", help="M: (6/8, 2/4, 3/4, C|...); it must fit the rhythm; without --unit, "
+                                   "L: is the unit the model's corpus writes that meter in (1/8 mostly)")
     p.add_argument("--unit", help="L: unit note length (1/8, 1/16, 1/4)")
     p.add_argument("--title", help="T: the title to write")
-    p.add_argument("--opening", help=r"music the body starts with, after the header (|:GAB d2B|); "
+    p.add_argument("--opening", help=r"music the body starts with, after the header (|:GAB d2B|); header "
+                                     r"lines before it (M:6/8\n|:GAB) win over --meter and the like; "
                                      r"\n means a newline")
     p.add_argument("--form", default="folk",
                    help="folk: parts of 4, 8 or 16 bars, as many as the model writes (default); a "

@@ -5,10 +5,12 @@ written in, and how much they restate their bars. Training stores it in model.js
 bundled corpus's; a model without one gets ``DEFAULT``."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from fractions import Fraction
 
 from abcrnn.notation.bars import bar_report
 from abcrnn.notation.form import parts, restated_bars
+from abcrnn.notation.meter import default_unit, parse_meter
 from abcrnn.notation.tunes import header_and_body
 
 TOP = 40                 # values kept per field
@@ -22,7 +24,11 @@ DEFAULT = {"tunes": 0, "field_share": {"T": 1.0, "M": 1.0, "L": 1.0, "K": 1.0, "
                                        "waltz", "mazurka", "march", "strathspey", "barndance")},
            "keys": {}, "restated_share": 0.3,
            # shares of parts by length in bars (the bundled corpus's)
-           "part_lengths": {"4": 0.18, "8": 0.63, "16": 0.07}}
+           "part_lengths": {"4": 0.18, "8": 0.63, "16": 0.07},
+           # the unit each meter is most often written in (the bundled corpus's; docs/RELIABILITY.md)
+           "meter_units": {"2/2": "1/8", "2/4": "1/8", "3/4": "1/8", "3/8": "1/8", "4/2": "1/4",
+                           "4/4": "1/8", "6/8": "1/8", "8/2": "1/2", "8/4": "1/4", "9/8": "1/8",
+                           "C": "1/8", "C|": "1/8"}}
 
 
 def _values(tunes_headers: list[list[str]], name: str) -> dict[str, int]:
@@ -31,6 +37,27 @@ def _values(tunes_headers: list[list[str]], name: str) -> dict[str, int]:
     counts.pop("", None)
     n = max(1, len(tunes_headers))
     return {v: c for v, c in counts.most_common(TOP) if c / n >= MIN_SHARE}
+
+
+def meter_units(tunes_headers: list[list[str]]) -> dict[str, str]:
+    """meter -> the unit length its tunes are most often written in, an ``L:`` left out
+    counting as ABC's default for the meter (1/16 below 3/4, else 1/8). Only meters of
+    at least MIN_SHARE of the tunes (and 3 tunes): a one-off says nothing."""
+    by_meter: dict[str, Counter] = defaultdict(Counter)
+    for h in tunes_headers:
+        field = {ln[0]: ln[2:].split("%", 1)[0].strip() for ln in reversed(h) if ln[1:2] == ":"}
+        meter = "".join(field.get("M", "").split())
+        if not meter or parse_meter(meter) is None:
+            continue
+        unit = field.get("L") or _fraction(default_unit(parse_meter(meter)))
+        by_meter[meter][unit.replace(" ", "")] += 1
+    n = max(1, len(tunes_headers))
+    return {m: c.most_common(1)[0][0] for m, c in sorted(by_meter.items())
+            if sum(c.values()) >= max(3, MIN_SHARE * n)}
+
+
+def _fraction(f: Fraction) -> str:
+    return f"{f.numerator}/{f.denominator}"
 
 
 def profile(tunes: list[str]) -> dict:
@@ -47,4 +74,5 @@ def profile(tunes: list[str]) -> dict:
             "meters": _values(headers, "M"), "units": _values(headers, "L"),
             "rhythms": _values(headers, "R"), "keys": _values(headers, "K"),
             "restated_share": round(sum(r for r, _ in restated) / total, 4) if total else 0.0,
-            "part_lengths": {str(k): round(lengths[k] / n_parts, 4) for k in (4, 8, 16)}}
+            "part_lengths": {str(k): round(lengths[k] / n_parts, 4) for k in (4, 8, 16)},
+            "meter_units": meter_units(headers)}

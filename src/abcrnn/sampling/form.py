@@ -73,7 +73,7 @@ class FormRules:
         if self.opening is not None and (len(self.opening) > 1000 or "<" in self.opening
                                          or re.search(r"(^|\n)[A-Za-z]:", self.opening)):
             raise ValueError("the opening is music the tune's body starts with (at most 1,000 "
-                             "characters, no header field lines)")
+                             "characters; header field lines such as M:6/8 only before its music)")
         if self.restate is not None and not 0 <= self.restate <= 0.9:
             raise ValueError(f"restate must be a share between 0 and 0.9, got {self.restate}")
 

@@ -8,13 +8,21 @@ Values: M: and L: come from the meters and unit lengths the model's own corpus u
 a meter agrees with the rhythm written before it (notation/rhythms.py) and a rhythm
 with the meter; a value the musician asked for (rhythm, meter, key, unit, title) is
 written as asked, and those fields must be there.
+
+merge_opening decides what is asked, for the CLI and the web alike: an opening's own
+header lines (``T:``, ``M:6/8``...) win over the settings chosen beside it, each setting
+that gives way is said in words, and a meter asked without a unit length gets the unit
+its tunes are written in (not ABC's 1/16 for 2/4).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
+from dataclasses import dataclass
 
 from abcrnn.corpus.profile import DEFAULT
-from abcrnn.notation.rhythms import agrees, meters_for, normal_meter
+from abcrnn.notation.meter import parse_unit
+from abcrnn.notation.rhythms import agrees, meters_for, normal_meter, rhythm_name
 
 FOLK_FIELDS = frozenset("TRMLK")
 FOLK_BODY_FIELDS = frozenset("PKML")        # part labels, key, meter and unit changes
@@ -102,3 +110,124 @@ class HeaderRules:
         return ({v[len(value)] for v in options if v.startswith(value) and len(v) > len(value)}
                 | ({"\n"} if value in options else set()))
 
+
+
+# --- an opening and the settings asked, merged -----------------------------------------
+# (field, Model.generate's keyword, the word a musician reads)
+SETTINGS = (("T", "title", "title"), ("R", "rhythm", "rhythm"), ("M", "meter", "meter"),
+            ("L", "unit", "unit length"), ("K", "key", "key"))
+_FIELD_LINE = re.compile(r"[A-Za-z+]:")
+FALLBACK_UNIT = "1/8"        # a meter the model's corpus does not show: as folk tunes are written
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What a tune's header must hold, from an opening and the settings asked (None:
+    the model chooses), the opening's music, and what gave way, in words."""
+    title: str | None = None
+    rhythm: str | None = None
+    meter: str | None = None
+    unit: str | None = None
+    key: str | None = None
+    music: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def settings(self) -> dict:
+        return {name: getattr(self, name) for _, name, _ in SETTINGS}
+
+
+def split_opening(opening: str) -> tuple[list[str], str]:
+    """(the header lines an opening starts with, the music after them). The header
+    runs to the first line that is not a field, comment or blank line, or to K:."""
+    lines = opening.replace("\r\n", "\n").split("\n")
+    k = 0
+    while k < len(lines):
+        line = lines[k].strip()
+        if line and not line.startswith("%") and not _FIELD_LINE.match(line):
+            break
+        k += 1
+        if line.startswith("K:"):
+            break
+    return [ln.strip() for ln in lines[:k] if ln.strip()], "\n".join(lines[k:])
+
+
+def merge_opening(opening: str | None, asked: dict, profile: dict | None = None,
+                  chars: frozenset | None = None) -> Merged:
+    """One rule for an opening (ABC the tune starts with, maybe with header lines such as
+    ``X:``, ``T:``, ``M:6/8``) and the settings asked (``asked``: title, rhythm, meter,
+    unit, key): the opening's fields win, and each setting that gives way is said in
+    ``notes``; the tune gets one of each field. A meter (or a rhythm whose meters agree)
+    with no unit length implies the unit the model's corpus writes it in (implied_unit),
+    not ABC's default (which puts 2/4 in sixteenths), if the model can write it (``chars``:
+    its vocabulary)."""
+    head, music = split_opening(opening or "")
+    own, notes = {}, []
+    for line in head:
+        name = line[0]
+        if name == "X":                       # the tune's number is the composer's
+            continue
+        if name not in FOLK_FIELDS:
+            notes.append(f"the opening's {line} is left out: only its X:, T:, R:, M:, L: and K: "
+                         "lines go into the tune's header")
+        elif name in own:
+            notes.append(f"the opening's {line} is left out: it already has {name}:{own[name]}")
+        elif line[2:].strip():
+            own[name] = line[2:].strip() if name == "T" else line[2:].split("%", 1)[0].strip()
+    values = {}
+    for field_name, name, words in SETTINGS:
+        mine, theirs = own.get(field_name), (asked.get(name) or "").strip() or None
+        if mine and theirs and not _same(field_name, mine, theirs):
+            notes.append(f"the opening's {field_name}:{mine} is used instead of the {words} "
+                         f"{theirs} you chose")
+        values[name] = mine or theirs
+    rhythm, meter = values["rhythm"], values["meter"]
+    if rhythm and meter and agrees(rhythm, meter) is False and ("R" in own) != ("M" in own):
+        if "M" in own:
+            notes.append(f"the rhythm {rhythm} you chose is left out: a {rhythm} is not written "
+                         f"in the opening's M:{meter}")
+            values["rhythm"] = None
+        else:
+            notes.append(f"the meter {meter} you chose is left out: the opening's R:{rhythm} is "
+                         f"written in {' or '.join(meters_for(rhythm))}")
+            values["meter"] = None
+    if values["unit"] is None:
+        unit = implied_unit(values["meter"], values["rhythm"], profile)
+        values["unit"] = unit if unit and (chars is None or set(unit) <= chars) else None
+    return Merged(**values, music=music if music.strip() else None, notes=tuple(notes))
+
+
+def implied_unit(meter: str | None, rhythm: str | None, profile: dict | None = None) -> str | None:
+    """The unit length a tune in ``meter`` gets when none is asked: the one the model's
+    corpus writes that meter in most (corpus/profile.py's meter_units), else 1/8. With
+    only a rhythm, the unit its meters share, if they share one; else None (the model's
+    choice)."""
+    table = (profile or {}).get("meter_units") or DEFAULT["meter_units"]
+    if meter:
+        return table.get(normal_meter(meter), FALLBACK_UNIT)
+    units = {table.get(m, FALLBACK_UNIT) for m in meters_for(rhythm) or ()} if rhythm else set()
+    return units.pop() if len(units) == 1 else None
+
+
+def _same(field_name: str, a: str, b: str) -> bool:
+    """Do two values of a field say the same (``D`` and ``Dmaj``, ``Jig`` and ``jig``)?"""
+    if field_name == "M":
+        return normal_meter(a) == normal_meter(b)
+    if field_name == "L":
+        return parse_unit(a) is not None and parse_unit(a) == parse_unit(b)
+    if field_name == "R":
+        return (rhythm_name(a) or a.lower()) == (rhythm_name(b) or b.lower())
+    if field_name == "K":
+        return _mode(a) == _mode(b)
+    return a == b
+
+
+_MODES = {"": "", "maj": "", "major": "", "ion": "", "ionian": "", "m": "m", "min": "m",
+          "minor": "m", "aeo": "m", "aeolian": "m", "mix": "mix", "mixolydian": "mix",
+          "dor": "dor", "dorian": "dor"}
+
+
+def _mode(key: str) -> str:
+    """``Amin`` -> ``am``, ``D major`` -> ``d``: a key as one spelling."""
+    k = "".join(key.lower().split())
+    m = re.match(r"([a-g][#b]?)(.*)$", k)
+    return m.group(1) + _MODES.get(m.group(2), m.group(2)) if m else k

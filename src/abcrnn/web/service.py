@@ -52,17 +52,10 @@ def header_line(field: str, value: str) -> str:
 
 
 def split_prime(req: GenerateRequest) -> tuple[str, str]:
-    """(prime, opening) for Model.generate: a prime that starts with ``X:`` is a whole
-    header of the user's own (then the selects must be left unset); any other is the
-    opening of the body, written after the header the selects ask for."""
-    chosen = [v for v in (req.meter, req.length, req.key, req.rhythm, req.title) if v]
-    prime = req.prime.replace("\r\n", "\n")
-    if prime.lstrip().startswith("X:"):
-        if chosen:
-            raise ApiError(422, "a prime that starts with X: is a whole header: leave meter, key, "
-                                "unit length, rhythm and title unset, or remove the X: line from the prime")
-        return prime.lstrip(), ""
-    return "", prime
+    """(prime, opening) for Model.generate: what the page calls the opening is always
+    Model.generate's opening, header lines (even ``X:``) and all, so Model.merge reads it
+    with the selects by the same rule as the command line's --opening."""
+    return "", req.prime.replace("\r\n", "\n")
 
 
 class _Queue:
@@ -94,15 +87,18 @@ class Composer:
             raise ApiError(422, f"the model does not know these characters: {shown}",
                            {"missing": missing})
 
-    def checked(self, req: GenerateRequest) -> tuple[str, str]:
-        """(prime, opening), once every character asked for is one the model knows."""
+    def checked(self, req: GenerateRequest) -> tuple[str, str, list[str]]:
+        """(prime, opening, notes) once every character the tune will hold is one the model
+        knows; ``notes`` say which selects the opening's own fields overrode (Model.merge)."""
         prime, opening = split_prime(req)
-        asked = (req.meter, req.length, req.key, req.rhythm, req.title)
-        self.check_prime(prime + opening + "".join(v for v in asked if v))
-        return prime, opening
+        _, merged = self.model.merge(prime or None, opening or None, title=req.title,
+                                     rhythm=req.rhythm, meter=req.meter, unit=req.length, key=req.key)
+        asked = [v for v in merged.settings().values() if v]
+        self.check_prime(prime + (merged.music or "") + "".join(asked))
+        return prime, opening, list(merged.notes)
 
     def generate(self, req: GenerateRequest) -> GenerateResponse:
-        prime, opening = self.checked(req)
+        prime, opening, _notes = self.checked(req)
         seed = req.seed if req.seed is not None else secrets.randbelow(2**32)
         if not self._lock.acquire(timeout=WAIT_SECONDS):
             raise ApiError(503, "the composer is busy with other tunes; try again in a moment")
