@@ -185,7 +185,7 @@ def test_folk_music_holds_no_letter_abc_cannot_read(vocab):
     g = AbcGuide(vocab, HEADER, 1, check_lines=False, form=FormRules(restate=0.0))
     feed(g, "GA")
     allowed = g.mask_rows()[0]
-    from abcrnn.sampling.guide import MUSIC_LETTERS
+    from abcrnn.sampling.symbols import MUSIC_LETTERS
     assert {"h", "i", "Y"}.isdisjoint(allowed) and MUSIC_LETTERS & set(vocab.stoi) <= allowed
     feed(g, '"Am')                                     # inside a chord symbol any letter goes
     assert 0 not in g.mask_rows() or "h" in g.mask_rows()[0]

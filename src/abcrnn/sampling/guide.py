@@ -33,23 +33,17 @@ import string
 from collections import Counter
 
 from abcrnn.notation.tunes import END, START
-from abcrnn.sampling import barlines, checks, form
+from abcrnn.sampling import barlines, checks, form, symbols
 from abcrnn.sampling.barlines import BARLINE_CHARS
 from abcrnn.sampling.header import HeaderRules
 from abcrnn.sampling.row import Row
+from abcrnn.sampling.symbols import MUSIC_LETTERS, NOTE_LETTERS
 
 KEEP, BAR, LINE, CHAR, COPY = 0, 1, 2, 3, 4
-NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
-# letters music may hold outside "...", !...!, [...]: notes, rests, spacers, ABC 2.1's decorations
-MUSIC_LETTERS = NOTE_LETTERS | frozenset("zZxXyHLMOPSTuv")
 _NOT_TRIGGER = set("|:][0123456789,- \t")
 FREE = form.FormRules(structure="free", headers="all")    # the guide before folk form
 TONIC_TRIES = 2
 END_TRIES = 4
-# an open chord symbol, chord, grace or decoration is closed after this many characters
-# (corpus: chord symbols and annotations are a few characters, "Am7", "G/B", "^Fine")
-CLOSERS = {'"': '"', "[": "]", "{": "}", "!": "!"}
-INSIDE_MAX = {'"': 24, "]": 12, "}": 12, "!": 16}
 
 
 class AbcGuide:
@@ -64,7 +58,8 @@ class AbcGuide:
         self.max_char_tries = max_char_tries
         self.rules = form or FREE
         self._chars = frozenset(vocab.stoi)      # what the model can write at all
-        self._music_chars = self._chars - (frozenset(string.ascii_letters) - MUSIC_LETTERS)
+        # folk music: no letter ABC cannot read, no "+" (ABC 2.0's decoration mark: symbols.py)
+        self._music_chars = self._chars - (frozenset(string.ascii_letters) - MUSIC_LETTERS) - {"+"}
         self.header = HeaderRules(self.rules, self._chars)
         body = prime_text[len(START):].lstrip("\n") if prime_text.startswith(START) else prime_text
         self.rows = [Row(rng=random.Random(seed + b)) for b in range(batch)]  # own draws per row
@@ -97,7 +92,7 @@ class AbcGuide:
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
             return {nxt} if nxt else None
-        if line[:2] in ("M:", "L:", "P:"):
+        if line[:2] in ("M:", "L:", "P:", "K:"):
             return self.header.value_chars(line, {})
         return self._music_mask(r)
 
@@ -109,7 +104,7 @@ class AbcGuide:
         start = ({c for c in self._chars if not c.isalpha() and not c.isdigit()} | NOTE_LETTERS
                  | set("xzZ") | self.header.body_fields) - {"\n"}
         if self.rules.folk:
-            start.discard("%")
+            start -= {"%", "+", ">", "/"}       # no comment, no ABC 2.0 "+", nothing after
         empty = self._open_bar(r, r.text).duration == 0      # no music since the last bar line
         if r.no_end or not (empty and form.may_end(self.rules, r.place)):
             start.discard("<")                  # after a refused ending, or mid-part: more music
@@ -119,8 +114,8 @@ class AbcGuide:
         """In a line of music: an accidental must be followed by a note, a full bar by a
         bar line (a space may come first), and a bar line be one the form allows."""
         text = r.text
-        if r.barline is not None:
-            return barlines.mask(r, self._chars)
+        if r.barline is not None:       # after it, music (folk: no letter ABC cannot read)
+            return barlines.mask(r, self._music_chars if self.rules.folk else self._chars)
         if text.endswith(("=", "^^", "__")):
             return set(NOTE_LETTERS)
         if text.endswith(("^", "_")):
@@ -134,11 +129,14 @@ class AbcGuide:
 
     def _bar_mask(self, r: Row, text: str) -> set[str] | None:
         bar = self._open_bar(r, text)
-        if bar.inside:                          # a chord symbol, chord, grace... kept short
-            closer = CLOSERS.get(bar.inside[0])
-            return {closer} if closer and len(bar.inside) > INSIDE_MAX[closer] else None
-        # folk form: no letter ABC does not read in music (abcm2ps: "Bad character 'h'")
-        music = self._music_chars if self.rules.folk else None
+        if bar.inside:            # a chord symbol, chord, grace... kept short and well-formed
+            closer = symbols.CLOSERS.get(bar.inside[0])
+            if not self.rules.folk:
+                return {closer} if closer and len(bar.inside) > symbols.INSIDE_MAX[closer] else None
+            return symbols.inside(bar.inside, self.header.body_fields,
+                                  lambda line: self.header.value_chars(line, {}))
+        # folk form: only what every reader reads (abcm2ps: "Bad character 'h'"; symbols.py)
+        music = symbols.in_music(text, self._music_chars) if self.rules.folk else None
         if not text[-1:].isalnum() and text[-1:] not in " /)]":
             return music
         full = bar.expected is not None and bar.duration == bar.expected and bar.duration > 0

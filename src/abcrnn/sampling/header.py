@@ -33,6 +33,11 @@ HEADER_LINES_MAX = 16
 PART_LABELS = tuple("ABCDEF")                       # corpus headers: median 8 lines, 99th percentile 16
 
 
+# the keys a folk tune may be in: tonic, accidental, mode as ABC 2.1 spells them
+_KEY_MODES = ("", "m") + tuple(m for w in ("min", "maj", "ion", "mix", "dor", "phr", "lyd", "loc", "aeo")
+                               for m in (w, w.capitalize())) + ("minor", "major", "mixolydian", "dorian")
+KEYS = tuple(t + a + m for t in "ABCDEFG" for a in ("", "#", "b") for m in _KEY_MODES)
+
 # a free-text header value (T:, and Z:, N:... with headers="all") ends here: the
 # bundled corpus's longest title is 84 characters, its longest field but w: 105
 MAX_VALUE = 100
@@ -90,6 +95,8 @@ class HeaderRules:
             return self.meters
         if name == "L":
             return self.units
+        if name == "K" and self.folk:                 # a key abcjs and abc2midi read
+            return KEYS
         if name == "P" and self.folk:                 # a part's label in the body: A, B, C...
             return PART_LABELS
         if name == "R" and self.folk:

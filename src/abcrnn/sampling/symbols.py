@@ -1,0 +1,86 @@
+"""The symbols folk music may hold, so that every ABC reader draws it without a warning
+(abcjs, the web page's, is the strictest: scripts/abcjs_warnings.js measures it).
+
+The guide's masks ask two things here:
+* inside a chord symbol, ``!decoration!``, ``[chord]`` or ``{grace}`` (``inside``):
+  which characters keep it one that ABC 2.1 reads, and close it in time;
+* in music (``in_music``): no letter ABC cannot read, no ``+`` (ABC 2.0's decoration
+  mark, which abcjs reads as one: ``+f3`` is "Unknown decoration"), a length only after
+  what has one (``M2``, ``c  23d``, ``"G"2``: "Unknown character"), ``>``/``<`` only
+  between notes (``| >e``), and a ``:`` that is no bar line by itself goes on to one
+  (``za:`` is "Unknown bar symbol"; ``:|:`` is too, so after ``:|`` the next repeat is
+  ``|:``, ``::`` or ``:||:``);
+* field values in the body (``K:``, ``[M:3/4]``): one of the field's values.
+These are ABC's syntax, not any corpus's habits: they hold for any model.
+"""
+from __future__ import annotations
+
+import re
+
+NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
+# letters music may hold outside "...", !...!, [...]: notes, rests, spacers, ABC 2.1's decorations
+MUSIC_LETTERS = NOTE_LETTERS | frozenset("zZxXyHLMOPSTuv")
+DECORATION_MARKS = frozenset("HLMOPSTuv~.")       # ABC 2.1's one-character decorations
+DIGITS = frozenset("0123456789")
+# ABC 2.1's decorations (section 4.14) that abcjs 6 draws (not dacoda, dacapo; tests/sampling/test_symbols.py)
+DECORATIONS = frozenset((
+    "trill", "lowermordent", "uppermordent", "mordent", "pralltriller", "roll", "turn",
+    "accent", "emphasis", "fermata", "invertedfermata", "tenuto", "0", "1", "2", "3", "4", "5",
+    "+", "plus", "snap", "slide", "wedge", "upbow", "downbow", "open", "thumb", "breath",
+    "pppp", "ppp", "pp", "p", "mp", "mf", "f", "ff", "fff", "ffff", "sfz", "crescendo(", "<(",
+    "crescendo)", "<)", "diminuendo(", ">(", "diminuendo)", ">)", "segno", "coda", "D.S.", "D.C.",
+    "fine", "shortphrase", "mediumphrase", "longphrase", ">"))
+# an open chord symbol, chord, grace or decoration is closed after this many characters
+# (corpus: chord symbols and annotations are a few characters, "Am7", "G/B", "^Fine")
+CLOSERS = {'"': '"', "[": "]", "{": "}", "!": "!"}
+INSIDE_MAX = {'"': 24, "]": 12, "}": 12, "!": 16}
+LENGTHENS = NOTE_LETTERS | frozenset("zZxXy,'/])(|[:") | DIGITS     # what a length may follow
+BROKEN_AFTER = NOTE_LETTERS | frozenset("zZxXy,'/])") | DIGITS        # what may come before ">"
+NOTE_PARTS = NOTE_LETTERS | frozenset("^_=,'/") | DIGITS      # what a chord's or grace's notes hold
+
+
+def inside(text: str, fields: frozenset, values=None) -> set[str] | None:
+    """The characters allowed next in ``text``, an open chord symbol (``"Am``),
+    decoration (``!tr``), chord (``[CE``), inline field (``[K:``) or grace (``{ga``);
+    None: any. ``fields``: the letters a body field may have (``[K:D]``); ``values(line)``
+    the characters that keep a field line (``M:3/``) one of its values, or None."""
+    closer = CLOSERS.get(text[0])
+    if closer and len(text) > INSIDE_MAX[closer]:
+        return {closer}
+    if text[0] == "!":                           # a name ABC knows, then "!"
+        typed = text[1:]
+        nxt = {d[len(typed)] for d in DECORATIONS if d.startswith(typed) and len(d) > len(typed)}
+        return nxt | ({"!"} if typed in DECORATIONS else set()) or {"!"}
+    if text[0] == "[":
+        if len(text) == 1:
+            return set(NOTE_LETTERS | set("^_=") | (fields - NOTE_LETTERS))
+        if text[1] in fields - NOTE_LETTERS:     # an inline field: [K:D], [M:3/4]
+            if len(text) == 2:
+                return {":"}
+            allowed = values(text[1:]) if values is not None else None
+            return None if allowed is None else {"]" if c == "\n" else c for c in allowed}
+        return set(NOTE_PARTS | {"-"}) | ({"]"} if NOTE_LETTERS & set(text) else set())
+    if text[0] == "{":                           # grace notes: notes only (abcjs: no rests)
+        return set(NOTE_PARTS) | ({"}"} if NOTE_LETTERS & set(text) else set())
+    return None
+
+
+def in_music(text: str, chars: frozenset) -> set[str]:
+    """The characters allowed after ``text`` (a tune that ends in music, outside any
+    chord symbol, chord, grace or decoration): ``chars`` (what the model may write in
+    folk music) less what no reader reads there."""
+    out = set(chars) - {"+"}
+    last = text[-1:]
+    if last not in LENGTHENS:               # a length follows a note, rest, chord, "(3", "|1"
+        out -= DIGITS | {"/"}
+    if last not in BROKEN_AFTER:            # "A>B": between two notes only (not "| >e")
+        out -= {">", "<"}
+    run = re.search(r"[|:\]\[]*$", text).group()
+    colons = len(run) - len(run.rstrip(":"))
+    before = run[: len(run) - colons]
+    free_bar = before.endswith("|") and not (before.endswith(":|") and not before.endswith("||"))
+    if colons % 2 and not free_bar:              # "za:" "::|:": a lone ":" must be ":|" or "::"
+        return {"|", ":"} & out
+    if run.endswith(":|") and not run.endswith("||"):
+        out.discard(":")                         # ":|:" is no bar line abcjs reads
+    return out

@@ -1,0 +1,84 @@
+"""What folk music may hold so that abcjs (the page's sheet music) reads it without a
+warning (sampling/symbols.py), checked against abcjs itself under node."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from abcrnn.model.vocab import Vocab
+from abcrnn.sampling.form import FormRules
+from abcrnn.sampling.guide import KEEP, AbcGuide
+from abcrnn.sampling.symbols import DECORATIONS, in_music, inside
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "abcjs_warnings.js"
+HEAD = "X:1\nT:t\nM:6/8\nL:1/8\nK:D\n"
+CHARS = frozenset("ABCDEFGabcdefgzxHLMOPSTuv~.|:[]{}!\"^_=,'/0123456789 \n-()<>+")
+
+
+def abcjs_warnings(tunes: list[str]) -> list[list[str]]:
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "abcjs").is_dir():
+        pytest.skip("node and abcjs (npm ci) are needed")
+    out = subprocess.run(["node", str(SCRIPT)], input=json.dumps(tunes), capture_output=True,
+                         text=True, check=True, timeout=60)
+    return json.loads(out.stdout)
+
+
+def test_the_script_reports_abcjs_s_warnings_per_tune():
+    got = abcjs_warnings([HEAD + "|:za:\nABc def|\n", HEAD + "ABc def|]\n"])
+    assert len(got) == 2 and got[1] == []
+    assert any("Unknown bar symbol" in w for w in got[0]) and "<" not in " ".join(got[0])
+
+
+def test_every_decoration_the_guide_offers_abcjs_draws():
+    tunes = [HEAD + f"!{name}!A3 ABc|]\n" for name in sorted(DECORATIONS)]
+    assert abcjs_warnings(tunes) == [[]] * len(tunes)
+
+
+def test_a_decoration_is_a_name_abc_knows():
+    assert inside("!", frozenset()) >= {"t", "b", "f", "D"} and "c/" not in inside("!", frozenset())
+    assert inside("!tr", frozenset()) == {"i"} and "!" in inside("!trill", frozenset())
+    assert inside("!zz", frozenset()) == {"!"}              # a prime's odd name still closes
+
+
+def test_a_chord_holds_notes_and_an_inline_field_its_colon():
+    fields = frozenset("PKML")
+    assert "m" not in inside("[_A", fields) and " " not in inside("[_A", fields)
+    assert "]" in inside("[_A", fields) and "]" not in inside("[", fields)
+    assert inside("[K", fields) == {":"} and inside("[K:D", fields) is None
+    assert "z" not in inside("{", fields) and "}" in inside("{g", fields)
+
+
+def test_music_has_no_plus_no_length_after_a_decoration_and_no_lone_colon():
+    assert "+" not in in_music(HEAD + "AB", CHARS)
+    assert not {"2", "/"} & in_music(HEAD + "F_E M", CHARS) and "E" in in_music(HEAD + "F_E M", CHARS)
+    assert in_music(HEAD + "|:za:", CHARS) == {"|", ":"}
+    assert ":" not in in_music(HEAD + "ABc:|", CHARS)         # ":|:" is unknown to abcjs
+    assert "A" in in_music(HEAD + "|:", CHARS) and "A" in in_music(HEAD + "::", CHARS)
+    assert "A" in in_music(HEAD + ":||:", CHARS)
+
+
+def test_what_abcjs_warned_about_in_guided_tunes_is_now_clean():
+    fixed = ["|:za:|", "ABc ~d2e|", "[_AB]c d2e|", "ABc !breath!d2e|", "ABc :||: def|"]
+    assert abcjs_warnings([HEAD + t + "\n" for t in fixed]) == [[]] * len(fixed)
+    broken = ["|:za:", "F_E M2E2|", "[_AmA]2", "ABc +f3|", "ABc :|: def|"]
+    assert all(abcjs_warnings([HEAD + t + "\n" for t in broken]))
+
+
+def test_the_guide_masks_what_abcjs_cannot_read():
+    vocab = Vocab.from_texts([HEAD + "".join(sorted(CHARS))])
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "za:"] == [KEEP] * 3        # a pick-up may close with ":"
+    assert g.mask_rows()[0] == {"|", ":"}
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    for ch in "ABc d":
+        g.step(0, ch)
+    assert "+" not in g.mask_rows()[0] and "e" in g.mask_rows()[0]
+    g.step(0, "M")
+    assert not {"2", "/"} & g.mask_rows()[0]
+    g.step(0, "!")
+    assert g.mask_rows()[0] <= {d[0] for d in DECORATIONS}
