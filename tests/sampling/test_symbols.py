@@ -82,3 +82,7 @@ def test_the_guide_masks_what_abcjs_cannot_read():
     assert not {"2", "/"} & g.mask_rows()[0]
     g.step(0, "!")
     assert g.mask_rows()[0] <= {d[0] for d in DECORATIONS}
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    for ch in "ABc def|":                               # a bar line, then music
+        g.step(0, ch)
+    assert g.rows[0].barline is not None and not {"<", ">", "+"} & g.mask_rows()[0]

@@ -114,8 +114,9 @@ class AbcGuide:
         """In a line of music: an accidental must be followed by a note, a full bar by a
         bar line (a space may come first), and a bar line be one the form allows."""
         text = r.text
-        if r.barline is not None:       # after it, music (folk: no letter ABC cannot read)
-            return barlines.mask(r, self._music_chars if self.rules.folk else self._chars)
+        if r.barline is not None:       # after it, music (folk: what every reader reads)
+            return barlines.mask(r, symbols.in_music(text, self._music_chars) if self.rules.folk
+                                 else self._chars)
         if text.endswith(("=", "^^", "__")):
             return set(NOTE_LETTERS)
         if text.endswith(("^", "_")):
