@@ -62,6 +62,18 @@ def test_the_tune_ends_after_a_part_and_eight_bars():
     assert form.must_end(aabb, place_of("|:" + "|".join([BAR] * 8) + ":|\n|:" + "|".join([BAR] * 8) + ":|"))
 
 
+def test_a_tune_never_ends_on_a_bar_line_that_opens_a_repeat():
+    opened = place_of("|".join([BAR] * 8) + "::")
+    assert opened.just_closed and opened.opens_repeat and opened.tune_bars == 8
+    assert not form.may_end(FOLK, opened) and not form.must_end(FOLK, opened)
+    assert form.may_end(FOLK, place_of("|".join([BAR] * 8) + "||"))
+    parts = "".join("|".join([BAR] * 8) + "||\n" for _ in range(form.MAX_PARTS - 1))
+    last = place_of(parts + "|".join([BAR] * 7) + "|")             # the last part's bar 8
+    assert last.parts_closed == form.MAX_PARTS - 1
+    closing = form.barlines(FOLK, last, 1, decide=lambda n: True)
+    assert closing and not closing & {"::", "|:"} and closing >= {"||", "|]"}
+
+
 def test_free_form_has_no_rules():
     free = FormRules(structure="free")
     p = place_of("|".join([BAR] * 5) + "|")

@@ -110,6 +110,7 @@ class Place:
     ending1: int = 0             # bars of the part's first ending
     ending_bars: int = 0         # bars of the current ending so far
     just_closed: bool = False    # the last bar line closed a part
+    opens_repeat: bool = False   # ... and opened a repeat ("::", "|:"): the tune goes on
 
 
 def place(bars: list[Bar], pending_ending: str = "") -> Place:
@@ -128,6 +129,7 @@ def place(bars: list[Bar], pending_ending: str = "") -> Place:
             start = k + 1
     current = bars[start:]
     p.just_closed = bool(bars) and not current
+    p.opens_repeat = p.just_closed and bars[-1].closed_by.rstrip().endswith(":")
     p.bars = count_bars(current)
     if current and current[0].expected is not None and current[0].duration < current[0].expected:
         p.pickup = current[0].duration
@@ -186,6 +188,10 @@ def barlines(rules: FormRules, p: Place, counts: int, decide=None,
             closing = (frozenset({":|"}) if repeated[i] else frozenset({"||", "|]"} if not last else {"|]"}))
             if repeat_open:
                 closing = frozenset({":|"})
+    if p.parts_closed + 1 >= MAX_PARTS or p.tune_bars + n >= MAX_BARS:
+        # the tune must end after this part: no bar line that opens a repeat (abc2midi:
+        # "Missing :| at end of tune")
+        closing = frozenset(closing - {"::", "|:"}) or frozenset({":|"})
     if n >= max(SQUARE_LENGTHS):
         return closing
     if close and decide is not None:
@@ -202,13 +208,13 @@ def may_end(rules: FormRules, p: Place) -> bool:
     """May the tune end here (a part has just closed and it is long enough)?"""
     if not rules.folk:
         return True
-    if not p.just_closed or p.tune_bars < MIN_BARS:
+    if not p.just_closed or p.opens_repeat or p.tune_bars < MIN_BARS:
         return False
     return rules.form is None or p.parts_closed >= len(plan(rules.form))
 
 
 def must_end(rules: FormRules, p: Place) -> bool:
-    if not rules.folk or not p.just_closed:
+    if not rules.folk or not p.just_closed or p.opens_repeat:
         return False
     wanted = len(plan(rules.form)) if rules.form is not None else MAX_PARTS
     return p.parts_closed >= wanted or p.tune_bars >= MAX_BARS

@@ -52,8 +52,8 @@ def inside(text: str, fields: frozenset, values=None) -> set[str] | None:
         nxt = {d[len(typed)] for d in DECORATIONS if d.startswith(typed) and len(d) > len(typed)}
         return nxt | ({"!"} if typed in DECORATIONS else set()) or {"!"}
     if text[0] == "[":
-        if len(text) == 1:
-            return set(NOTE_LETTERS | set("^_=") | (fields - NOTE_LETTERS))
+        if len(text) == 1:      # a chord, an inline field, an ending ("[2") or a bar line ("[|")
+            return set(NOTE_LETTERS | set("^_=|123456789") | (fields - NOTE_LETTERS))
         if text[1] in fields - NOTE_LETTERS:     # an inline field: [K:D], [M:3/4]
             if len(text) == 2:
                 return {":"}
