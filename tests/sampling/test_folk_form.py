@@ -148,3 +148,14 @@ def test_an_opening_is_written_after_the_asked_header_and_stays(model):
         assert "\n".join(body).startswith("|:GAB d2B|"), t.abc
     with pytest.raises(ValueError, match="header field"):
         model.generate(opening="ABC|\nK:D\nABC")     # header lines go before the music
+
+
+def test_no_note_comes_after_the_last_part():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import CHAR, KEEP, AbcGuide
+    text = "|".join(["ABcd efgd"] * 16) + "|]"          # one part of 16 bars, home on D
+    vocab = Vocab.from_texts([REEL + text + " B\n<end>"])
+    only16 = {"part_lengths": {"4": 0.0, "8": 0.0, "16": 1.0}}     # no part closes before 16 bars
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(form="A", restate=0.0, profile=only16))
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    assert g.step(0, "B") == CHAR and g.mask_rows()[0] == {"\n"}      # was ":| B", a part of 0 bars

@@ -234,9 +234,8 @@ class AbcGuide:
 
     @staticmethod
     def _open_bar(r: Row, text: str):
-        """The bar scanner's open bar at the end of ``text``. The last few answers are
-        kept: the mask asks about the text, the check of the drawn character about the
-        text and the text with that character, which the next mask asks about again."""
+        """The bar scanner's open bar at the end of ``text``, the last few answers kept
+        (the mask, the check of the drawn character and the next mask ask again)."""
         found = r.open_bars.get(text)
         if found is None:
             if len(r.open_bars) >= 4:
@@ -264,6 +263,9 @@ class AbcGuide:
         r.bar_tries, r.tonic_tries, r.bar_mark = 0, 0, len(before)
         r.known_wrong = wrong_before + (not ok)      # kept as drawn once the tries ran out
         r.place = place
+        if self.rules.folk and form.must_end(self.rules, place) and ch not in " \n":
+            r.banned.add(ch)          # the last part is closed: no note after it, the tune ends
+            return CHAR
         if (checking and self.rules.folk and ch != "\n" and not form.must_end(self.rules, place)
                 and r.rng.random() < self.rules.restate_share()):
             r.copy = checks.restatements(before, report.bars)   # the sampler picks one (guided.py)
@@ -311,8 +313,7 @@ class AbcGuide:
 
     def _refresh(self, r: Row) -> None:
         """Recompute header facts from the text after a rollback."""
-        r.seen, r.values, r.in_body, r.body_start = Counter(), {}, False, -1
-        r.banned, r.char_tries = set(), 0
+        r.seen, r.values, r.in_body, r.body_start, r.banned, r.char_tries = Counter(), {}, False, -1, set(), 0
         end = 0
         for line in r.text.split("\n")[:-1]:
             end += len(line) + 1
