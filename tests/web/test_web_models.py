@@ -16,9 +16,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx`")
     from fastapi.testclient import TestClient
 
-from abcrnn.model.checkpoint import CheckpointError  # noqa: E402
-from abcrnn.web.app import create_app  # noqa: E402
-from abcrnn.web.models import find_models  # noqa: E402
+from abcrnn.model.checkpoint import CheckpointError
+from abcrnn.web.app import create_app
+from abcrnn.web.models import find_models
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_each_tune_of_a_batch_is_its_own_seeds_tune(client):
 def test_weights_load_lazily_and_at_most_so_many_stay(runs):
     app = create_app([runs / "lstm16", runs / "gru12"], render_samples=False, loaded_max=1)
     client = TestClient(app)
-    loaded = lambda: {m["name"]: m["loaded"] for m in client.get("/api/models").json()}  # noqa: E731
+    loaded = lambda: {m["name"]: m["loaded"] for m in client.get("/api/models").json()}
     assert loaded() == {"lstm16": True, "gru12": False}          # the default loads at start
     assert client.post("/api/generate", json={"model": "gru12", "max_len": 30}).status_code == 200
     assert loaded() == {"lstm16": False, "gru12": True}          # one in memory at most

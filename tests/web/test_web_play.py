@@ -16,9 +16,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx`")
     from fastapi.testclient import TestClient
 
-from abcrnn.web import soundfont  # noqa: E402
-from abcrnn.web.app import create_app  # noqa: E402
-from abcrnn.web.renderer import for_playback  # noqa: E402
+from abcrnn.web import soundfont
+from abcrnn.web.app import create_app
+from abcrnn.web.renderer import for_playback
 
 JIG = "X:1\nT:Test Jig\nM:6/8\nL:1/8\nQ:1/8=200\nK:D\n|:DFA dAF|DFA d2A:|\n"
 
@@ -117,7 +117,7 @@ def test_the_instruments_are_offered_with_their_samples(client, tmp_path, monkey
     assert offered["flute"] == (73, "flute", True) and offered["accordion"] == (21, "accordion", False)
     assert {"harp", "piano", "tin whistle"} <= offered.keys()
     assert (opts["instrument"], opts["program"]) == ("violin", 40)      # the old fields stay
-    assert opts["tempo"] == {"min": 24, "max": 240}
+    assert opts["tempo"] == {"min": 24, "max": 240, "default": 120}
     assert client.get("/soundfont/flute-mp3/C4.mp3").content == b"ID3 flute"
     assert client.get("/soundfont/accordion-mp3/C4.mp3").content == b"ID3 violin"   # not made yet
 

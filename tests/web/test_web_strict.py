@@ -20,7 +20,7 @@ with warnings.catch_warnings():
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
-from abcrnn.web.app import create_app  # noqa: E402
+from abcrnn.web.app import create_app
 
 
 @pytest.fixture(scope="module")
