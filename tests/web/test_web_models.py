@@ -76,6 +76,15 @@ def test_each_tune_of_a_batch_is_its_own_seeds_tune(client):
     assert zero["tunes"][0] == top["tunes"][1]
 
 
+def test_the_merges_notes_pass_through(runs, monkeypatch):
+    app = create_app([runs / "lstm16"], render_samples=False)
+    composer = app.state.composer
+    merged = composer.checked
+    monkeypatch.setattr(composer, "checked", lambda req: (*merged(req), ["M:6/8 from the opening won"]))
+    body = TestClient(app).post("/api/generate", json={"seed": 1, "max_len": 30}).json()
+    assert body["notes"] == ["M:6/8 from the opening won"]
+
+
 def test_weights_load_lazily_and_at_most_so_many_stay(runs):
     app = create_app([runs / "lstm16", runs / "gru12"], render_samples=False, loaded_max=1)
     client = TestClient(app)
