@@ -160,7 +160,9 @@ class Studio:
         composer = self.shelf.get(req.model)
         # A bad request need not wait. checked() gives (prime, opening), or with the merge
         # of the opening and the settings (prime, opening, notes): its notes pass through.
-        prime, opening, *rest = composer.checked(req)
+        # It runs in a worker thread on the loaded model: the merge may read the model, and
+        # a model loaded here counts against LOADED_MAX like any other.
+        prime, opening, *rest = await run_in_threadpool(lambda: self.shelf.use(composer).checked(req))
         notes = [str(n) for n in rest[0]] if rest else []
         seed = req.seed if req.seed is not None else secrets.randbelow(SEED_MAX + 1)
         turns, key = self.turns(), Turns.key(req.num_tunes * req.max_len)
