@@ -80,7 +80,7 @@ def test_the_merges_notes_pass_through(runs, monkeypatch):
     app = create_app([runs / "lstm16"], render_samples=False)
     composer = app.state.composer
     merged = composer.checked
-    monkeypatch.setattr(composer, "checked", lambda req: (*merged(req), ["M:6/8 from the opening won"]))
+    monkeypatch.setattr(composer, "checked", lambda req: (*merged(req)[:2], ["M:6/8 from the opening won"]))
     body = TestClient(app).post("/api/generate", json={"seed": 1, "max_len": 30}).json()
     assert body["notes"] == ["M:6/8 from the opening won"]
 
