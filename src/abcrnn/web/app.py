@@ -59,7 +59,7 @@ def _render_samples() -> None:
         if not missing:
             return
         print(f"abcrnn: rendering the player's note samples into {samples_dir()} (once; "
-              f"~15 s for the first of {len(missing)} instruments, ~40 s for six)", file=sys.stderr)
+              f"about 9 s of CPU for each of {len(missing)} instruments, two at a time)", file=sys.stderr)
         try:
             make_soundfonts(instruments=missing)
         except (MissingToolError, OSError, ValueError, subprocess.SubprocessError) as e:
