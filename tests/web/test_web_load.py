@@ -160,14 +160,14 @@ def slow_server(model, monkeypatch):
     from abcrnn.web.app import create_app
     monkeypatch.setattr(service, "QUEUE_MAX", 2)
     monkeypatch.setattr(service, "QUEUE_SECONDS", 1.0)
-    app = create_app(model)
+    app = create_app(model, render_samples=False)
     composer = app.state.composer
-    real = composer.generate
+    real = composer.tune
 
-    def slow(req):
+    def slow(*args):
         time.sleep(2.5)
-        return real(req)
-    monkeypatch.setattr(composer, "generate", slow)
+        return real(*args)
+    monkeypatch.setattr(composer, "tune", slow)
     with serve_in_thread(app) as url:
         yield url
 

@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from abcrnn.cli.common import DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_folder, flag, read_tunes
+from abcrnn.cli.serve import add_serve_parser
 
 
 def cmd_corpus(args) -> None:
@@ -186,35 +187,6 @@ def cmd_evaluate(args) -> None:
         print("written: " + ", ".join(map(str, paths)))
 
 
-def cmd_serve(args) -> None:
-    import socket
-    try:
-        import uvicorn
-
-        from abcrnn.web.app import create_app
-    except ImportError as e:
-        raise UserError(f"the web composer needs {e.name}: run `make setup`") from None
-    # Fail with one clear line if the port is taken, before loading the model.
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((args.host, args.port))
-        except OSError as e:
-            raise UserError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
-                            "choose another --port") from None
-    from abcrnn.model.device import sampling_threads
-    sampling_threads(args.threads)
-    app = create_app(args.model, device=args.device)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"abcrnn: listening on {args.host}: anyone who can reach this machine can use it",
-              file=sys.stderr)
-    print(f"abcrnn: composer at http://{host}:{args.port}/  (API docs at /docs; Ctrl-C stops)",
-          file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-
-
 def add_parsers(sub) -> None:
     """corpus, train, generate, evaluate, render, serve, in the order of the pipeline."""
 
@@ -300,13 +272,4 @@ def add_parsers(sub) -> None:
     p.add_argument("--title", help="tunebook title")
     p.set_defaults(func=cmd_render)
 
-
-    p = sub.add_parser("serve", help="web page to compose, edit, play and download tunes")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
-                   help="where to sample (default: cpu)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="CPU threads for generation (0 = one, or $ABCRNN_THREADS: see generate)")
-    p.set_defaults(func=cmd_serve)
+    add_serve_parser(sub)          # cli/serve.py
