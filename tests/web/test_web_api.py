@@ -241,7 +241,7 @@ def test_make_soundfont_few_notes(tmp_path, monkeypatch):
         pytest.skip(str(e))
     files = sorted(f.name for f in dest.iterdir())
     assert files == ["C4.mp3", "Db4.mp3", "manifest.json"]      # the manifest is written last
-    assert all((dest / f).stat().st_size > 5000 for f in files)
+    assert all((dest / f).stat().st_size > 5000 for f in files if f.endswith(".mp3"))
     assert soundfont.up_to_date(tmp_path, "violin")
     with pytest.raises(ValueError, match="unknown instrument"):
         soundfont.make_soundfont(tmp_path, "kazoo")

@@ -32,6 +32,6 @@ def exchange(port: int, request: bytes, timeout: float = 30) -> tuple[float, byt
         try:
             while chunk := s.recv(65536):
                 data += chunk
-        except socket.timeout:
+        except TimeoutError:
             data += b"<no answer>"
         return time.monotonic() - start, data

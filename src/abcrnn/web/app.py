@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,12 +29,10 @@ from abcrnn.web.models import Shelf
 from abcrnn.web.renderer import Renderer
 from abcrnn.web.routes import api_routes
 from abcrnn.web.service import ApiError, Studio
-from abcrnn.web.soundfont import (DEFAULT_INSTRUMENT, GM_NAMES, INSTRUMENTS, make_soundfonts, rendered,
-                                  samples_dir)
+from abcrnn.web.soundfont import (DEFAULT_INSTRUMENT, GM_NAMES, INSTRUMENTS, make_soundfonts,
+                                  rendered, samples_dir)
 
 MAX_BODY = 64 * 1024                    # bytes; the largest valid body is ~21 KB
-MEDIA = {"mid": "audio/midi", "mp3": "audio/mpeg", "wav": "audio/wav",
-         "musicxml": "application/vnd.recordare.musicxml+xml"}
 _NOTE_FILE = re.compile(r"[A-G]b?[0-9]\.mp3")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
        "style-src 'self' 'unsafe-inline'; script-src 'self'{extra}; connect-src 'self'; "

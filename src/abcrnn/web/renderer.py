@@ -17,7 +17,7 @@ RENDER_SECONDS = 30.0      # per external program (abc2midi, fluidsynth, lame)
 RENDERS_AT_ONCE = 2        # one per core
 PLAYED = ("mid", "mp3", "wav")      # the formats an instrument and a tempo apply to
 
-_PROGRAM = re.compile(r"^\s*%%\s*MIDI\s+program\b", re.I)
+_PROGRAM = re.compile(r"^\s*%%\s*MIDI\s+program\b", re.IGNORECASE)
 _Q_LINE = re.compile(r"^Q:")
 _Q_INLINE = re.compile(r"\[Q:[^\]\n]*\]")
 

@@ -50,7 +50,8 @@ def status_routes(app: FastAPI, studio: Studio) -> None:
             lengths=composer.choices("L", LENGTHS), rhythms=composer.choices("R", RHYTHMS),
             forms=FORMS, instrument=DEFAULT_INSTRUMENT if inst[0]["samples"] else None,
             program=inst[0]["program"] if inst[0]["samples"] else None, instruments=inst,
-            tempo={"min": schemas.TEMPO_MIN, "max": schemas.TEMPO_MAX},
+            tempo={"min": schemas.TEMPO_MIN, "max": schemas.TEMPO_MAX,
+                   "default": schemas.TEMPO_DEFAULT},
             limits={"max_len": schemas.MAX_LEN_MAX, "num_tunes": schemas.NUM_TUNES_MAX,
                     "prime": schemas.PRIME_MAX, "abc": schemas.ABC_MAX, "seed": schemas.SEED_MAX})
 

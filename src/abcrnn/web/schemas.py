@@ -20,6 +20,7 @@ ABC_MAX = 20_000            # characters of ABC sent to be rendered
 SEED_MAX = 2**32 - 1        # what a browser's Math.random can pick exactly
 PROGRAM_MAX = 127           # General MIDI programs are 0-127
 TEMPO_MIN, TEMPO_MAX = 24, 240   # beats per minute (folkrnn.org offers 24-204)
+TEMPO_DEFAULT = 120              # the page's until one is chosen: a lively jig, an easy reel
 MODEL_NAME_MAX = 100
 
 
@@ -171,7 +172,8 @@ class Options(BaseModel):
                                                "note samples are made (kept for old pages)")
     program: int | None = Field(description="its General MIDI program number (0-based)")
     instruments: list[Instrument] = Field(description="the instruments the page offers, the default first")
-    tempo: dict[str, int] = Field(description="min, max and default beats per minute")
+    tempo: dict[str, int] = Field(description="min, max and default beats per minute (the beat: "
+                                              "see PlayRequest.tempo)")
 
 
 class Health(BaseModel):

@@ -158,8 +158,10 @@ class Studio:
         without a turn, or GENERATE_SECONDS of compute."""
         from starlette.concurrency import run_in_threadpool
         composer = self.shelf.get(req.model)
-        prime, opening = composer.checked(req)          # a bad request need not wait
-        notes: list[str] = []
+        # A bad request need not wait. checked() gives (prime, opening), or with the merge
+        # of the opening and the settings (prime, opening, notes): its notes pass through.
+        prime, opening, *rest = composer.checked(req)
+        notes = [str(n) for n in rest[0]] if rest else []
         seed = req.seed if req.seed is not None else secrets.randbelow(SEED_MAX + 1)
         turns, key = self.turns(), Turns.key(req.num_tunes * req.max_len)
         if turns.waiting >= QUEUE_MAX:
