@@ -48,6 +48,8 @@ export function needsRedraw() {
  * overwrites a newer one. */
 export async function check(abc) {
   const asked = ++sheet.asked;
+  // Until the answer comes, the warnings shown are the old text's: say so.
+  $("warnings").setAttribute("aria-busy", "true");
   let bars = null;
   try {
     bars = (await (await api("/api/check", { abc })).json()).warnings;
@@ -56,6 +58,7 @@ export async function check(abc) {
   }
   if (asked !== sheet.asked) return;
   sheet.bars = bars;
+  $("warnings").removeAttribute("aria-busy");
   showWarnings();
 }
 
@@ -74,7 +77,9 @@ function showWarnings() {
   if (sheet.abcjs.length > 6) rows.push(row("abcjs:", `… and ${sheet.abcjs.length - 6} more`));
   const bars = sheet.bars || [];
   for (const w of bars.slice(0, 8)) {
-    const where = [w.line ? `line ${w.line}` : "", w.bar ? `bar ${w.bar}` : ""].filter(Boolean).join(", ");
+    // The bar check's own messages name their bar ("bar 2 is too long..."); abc2midi's do not.
+    const bar = w.bar && !/^bar \d/.test(w.message) ? `bar ${w.bar}` : "";
+    const where = [w.line ? `line ${w.line}` : "", bar].filter(Boolean).join(", ");
     rows.push(row("bar check:", where ? `${where}: ${w.message}` : w.message, w.line));
   }
   if (bars.length > 8) rows.push(row("bar check:", `… and ${bars.length - 8} more`));
@@ -93,6 +98,7 @@ export function clearWarnings() {
   sheet.abcjs = [];
   sheet.bars = null;
   sheet.asked += 1;
+  $("warnings").removeAttribute("aria-busy");
   $("warnings").textContent = "";
 }
 
