@@ -43,7 +43,23 @@ function fillModels(models) {
   // One model: nothing to choose, the header names it.
   $("model-field").hidden = models.length < 2;
   showModel(models);
-  select.addEventListener("change", () => showModel(models));
+  select.addEventListener("change", () => {
+    showModel(models);
+    fillHeaderChoices(select.value).catch(() => { /* keep the last model's menus */ });
+  });
+}
+
+/** The meter, key, unit and rhythm menus, each value marked usable if this
+ * model knows its characters; the values chosen stay chosen. */
+async function fillHeaderChoices(model) {
+  const opts = await (await api(`/api/options${model ? `?model=${encodeURIComponent(model)}` : ""}`)).json();
+  for (const [id, list] of [["meter", opts.meters], ["key", opts.keys], ["length", opts.lengths],
+                            ["rhythm", opts.rhythms]]) {
+    const keep = $(id).value;
+    fillSelect($(id), list, "any");
+    setSelect($(id), keep);
+  }
+  return opts;
 }
 
 function showModel(models) {
@@ -54,12 +70,8 @@ function showModel(models) {
 /** Fills the form from the server; resolves once every select is ready. */
 export async function loadOptions() {
   const [opts, health, models] = await Promise.all([
-    api("/api/options").then((r) => r.json()), api("/api/health").then((r) => r.json()),
+    fillHeaderChoices(null), api("/api/health").then((r) => r.json()),
     api("/api/models").then((r) => r.json()).catch(() => null)]);
-  fillSelect($("meter"), opts.meters, "any");
-  fillSelect($("key"), opts.keys, "any");
-  fillSelect($("length"), opts.lengths, "any");
-  fillSelect($("rhythm"), opts.rhythms, "any");
   $("form").replaceChildren(...opts.forms.map((f) => new Option(FORM_NAMES[f] || f, f)));
   fillInstruments(opts);
   if (models && models.length) {

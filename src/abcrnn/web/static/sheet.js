@@ -12,7 +12,9 @@ const PAD = 10;
 function layout(width) {
   if (width >= WIDE) return { staffwidth: 720 };
   return { staffwidth: Math.max(240, width - 2 * PAD - 4),
-           wrap: { minSpacing: 1.5, maxSpacing: 2.7, preferredMeasuresPerLine: width < 460 ? 2 : 3 } };
+           // minSpacing 1.2: two bars of a reel in eighths fit a 390 px phone (at 1.5
+           // abcjs falls back to lines of one bar and three, stretched).
+           wrap: { minSpacing: 1.2, maxSpacing: 2.7, preferredMeasuresPerLine: width < 460 ? 2 : 3 } };
 }
 
 /** Draws ``abc``; returns abcjs's warnings as text. */
