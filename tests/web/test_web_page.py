@@ -230,6 +230,28 @@ def test_checks_beside_the_abc_and_the_model_menu(pages, server, view):
     assert_clean(other)
 
 
+def test_the_servers_notes_on_a_merged_opening_are_shown(pages, server):
+    """The server's words on an opening that overrides a setting, shown above the tune."""
+    pg = pages.open(server + "/")
+    quick(pg)
+    ask = {"prime": "M:6/8\n|:A", "meter": "3/4", "max_len": 200, "guide": False, "seed": 9}
+    notes = pg.evaluate("b => fetch('/api/generate', {method: 'POST', headers: {'Content-Type':"
+                        " 'application/json'}, body: JSON.stringify(b)}).then(r => r.json())"
+                        ".then(d => d.notes)", ask)
+    if not notes:
+        pytest.skip("this server does not merge an opening's fields with the settings (web-merge)")
+    pg.fill("#prime", ask["prime"])
+    pg.select_option("#meter", "3/4")
+    generate(pg, expect_notes=False)
+    assert pg.locator("#notes li").all_inner_texts() == notes and pg.is_visible("#notes")
+    pg.fill("#prime", "")
+    generate(pg, expect_notes=False)                # nothing to say: no notes
+    assert not pg.is_visible("#notes")
+    show_entry(pg, 0)                               # the first tune's notes come back with it
+    assert pg.locator("#notes li").all_inner_texts() == notes
+    assert_clean(pg)
+
+
 # Everything a finger presses; a checkbox is pressed through its label.
 TARGETS = "button, select, input:not([type=checkbox]), textarea, summary, a, label:has(input[type=checkbox])"
 # The brief names these; the sweep over TARGETS must find each of them.
