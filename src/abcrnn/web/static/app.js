@@ -35,11 +35,9 @@ async function generate(body, how = "push") {
     data.tunes.forEach((t, n) => {
       // Each tune's own seed: num_tunes=1 with it makes this tune again.
       const seed = t.seed ?? (n === 0 ? data.seed : undefined);
-      const i = tunes.add(t.abc, { ...body, num_tunes: 1, seed }, t.ended);
-      tunes.entry(i).notes = data.notes || [];
+      const i = tunes.add(t.abc, { ...body, num_tunes: 1, seed }, t.ended, data.notes || []);
       if (first < 0) first = i;
     });
-    tunes.save();
     $("seed").value = tunes.entry(first).settings.seed;
     const link = tunes.permalink(tunes.entry(first).settings);
     if (how === "push" && link !== location.pathname + location.search) history.pushState(null, "", link);
@@ -64,6 +62,7 @@ const handlers = {
     if (link !== location.pathname + location.search) history.pushState(null, "", link);
   },
   remove: (i) => {
+    flushEdit();
     const wasCurrent = i === tunes.store.current;
     tunes.remove(i);
     if (!tunes.store.list.length) { empty(); return; }
@@ -71,6 +70,7 @@ const handlers = {
     else tunes.draw(handlers);
   },
   version: (i, n) => {
+    flushEdit();
     tunes.entry(i).shown = n;
     tunes.save();
     select(i, { restore: false });
@@ -86,6 +86,7 @@ function focusTune() {
 }
 
 function select(i, { restore = false, focus = false } = {}) {
+  flushEdit();
   stop();
   tunes.store.current = i;
   const e = tunes.entry(i);
@@ -119,6 +120,7 @@ function edited() {
   if (player.playing) stop("Stopped: the tune was edited");
   clearTimeout(editTimer);
   editTimer = setTimeout(() => {
+    editTimer = 0;
     if (tunes.store.current < 0) return;
     const abc = $("abc").value;
     tunes.recordEdit(abc);
@@ -126,6 +128,15 @@ function edited() {
     render(abc);
     check(abc);
   }, 150);
+}
+
+/** An edit still waiting for its timer belongs to the tune shown now: keep it
+ * there before another tune (or version) is shown. */
+function flushEdit() {
+  if (!editTimer) return;
+  clearTimeout(editTimer);
+  editTimer = 0;
+  if (tunes.store.current >= 0) tunes.recordEdit($("abc").value);
 }
 
 // --- downloads ---------------------------------------------------------------

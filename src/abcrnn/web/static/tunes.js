@@ -50,7 +50,7 @@ export function fromQuery(search) {
 }
 
 /** Two requests make the same tune (same permalink). */
-export const sameTune = (a, b) => permalink(a) === permalink(b);
+const sameTune = (a, b) => permalink(a) === permalink(b);
 
 // --- the list ------------------------------------------------------------------
 
@@ -66,8 +66,9 @@ export function save() {
 export const entry = (i = store.current) => store.list[i];
 export const shownAbc = (e = entry()) => (e ? e.versions[e.shown].abc : "");
 
-export function add(abc, settings, ended) {
-  store.list.push({ settings, ended, shown: 0,
+/** A generated tune; ``notes`` are the server's words on how its settings were merged. */
+export function add(abc, settings, ended, notes = []) {
+  store.list.push({ settings, ended, notes, shown: 0,
                     versions: [{ abc, edited: false, made: clockTime() }] });
   save();
   return store.list.length - 1;
