@@ -121,7 +121,8 @@ def test_missing_note_samples_are_rendered_on_first_use(venv, tmp_path):
             "for _ in range(600):\n"
             "    if sound_instrument(): break\n"
             "    time.sleep(0.2)\n"
-            "print(sound_instrument(), len(os.listdir(os.environ['ABCRNN_NOTE_SAMPLES'] + '/violin-mp3')))\n")
+            "notes = os.listdir(os.environ['ABCRNN_NOTE_SAMPLES'] + '/violin-mp3')\n"
+            "print(sound_instrument(), sum(n.endswith('.mp3') for n in notes))\n")
     env = {**os.environ, "ABCRNN_NOTE_SAMPLES": str(tmp_path / "samples")}
     env.pop("PYTHONPATH", None)
     out = subprocess.run([venv / "bin" / "python", "-c", code], cwd=tmp_path, env=env,

@@ -204,7 +204,8 @@ def test_page_and_assets_are_local(client):
 
 def test_docs_work_offline(client):
     schema = client.get("/openapi.json").json()
-    assert {"/api/generate", "/api/midi", "/api/audio", "/api/health"} <= set(schema["paths"])
+    assert {"/api/generate", "/api/midi", "/api/audio", "/api/health", "/api/models", "/api/options",
+            "/api/check", "/api/musicxml"} <= set(schema["paths"])
     docs = client.get("/docs").text
     assert "/vendor/swagger-ui-bundle.js" in docs and "/openapi.json" in docs
     assert not re.search(r'(?:src|href|url)\s*[=:]\s*["\']https?:', docs), "docs load from the web"

@@ -96,6 +96,19 @@ def test_weights_load_lazily_and_at_most_so_many_stay(runs):
     assert loaded() == {"lstm16": True, "gru12": False}
 
 
+def test_a_model_whose_weights_are_damaged_fails_alone(runs, tmp_path):
+    shutil.copytree(runs / "gru12", tmp_path / "damaged")
+    weights = next((tmp_path / "damaged").glob("model-*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    client = TestClient(create_app([runs / "lstm16", tmp_path / "damaged"], render_samples=False))
+    assert [m["name"] for m in client.get("/api/models").json()] == ["lstm16", "damaged"]
+    resp = client.post("/api/generate", json={"model": "damaged", "max_len": 30})
+    assert resp.status_code == 503 and resp.json()["error"].startswith("model damaged could not be loaded")
+    assert client.post("/api/generate", json={"max_len": 30}).status_code == 200
+
+
 def test_a_folder_of_runs_offers_each_run_under_a_unique_name(runs, tmp_path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "model.json").write_text("{not json")

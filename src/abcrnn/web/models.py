@@ -73,7 +73,7 @@ class Shelf:
         if name is None:
             return self.default
         if name not in self.composers:
-            raise ApiError(422, f"model: no model named {name!r} (this server has "
+            raise ApiError(422, f"model: no model named {name[:100]!r} (this server has "
                                 f"{', '.join(self.composers)})", {"models": list(self.composers)})
         return self.composers[name]
 
