@@ -297,6 +297,7 @@ def test_ctrl_enter_focus_scroll_staff_width_and_tap_targets(pages, server, view
                 small.append((el.evaluate("e => e.outerHTML.slice(0, 80)"), box))
         assert seen >= 30 and not small, small
         assert pg.locator("#paper svg").bounding_box()["width"] >= 350
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390   # no sideways scroll
         # Two bars to a line: abcjs re-flows the one long line to fit the phone.
         assert pg.locator("#paper .abcjs-staff").count() == 6
     assert_clean(pg)

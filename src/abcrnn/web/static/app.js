@@ -220,9 +220,10 @@ function wire() {
     empty();
   });
   window.addEventListener("popstate", () => openPermalink("none"));
-  window.addEventListener("resize", () => {
+  // A rotated phone, or the page's own layout settling: draw again for the paper's new width.
+  new ResizeObserver(() => {
     if (!player.playing && tunes.store.current >= 0 && needsRedraw()) render($("abc").value);
-  });
+  }).observe($("paper"));
 }
 
 async function start() {
