@@ -263,7 +263,7 @@ def test_request_line_that_is_not_utf8_is_refused(server):
 
 
 def test_real_files_are_still_served(server):
-    status, _, body = raw_get(server["port"], b"/static/app.js")
+    status, _, body = raw_get(server["port"], b"/static/util.js")
     assert status == 200 and b"fetch" in body
     assert raw_get(server["port"], b"/")[0] == 200
 
