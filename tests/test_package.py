@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 CARRIED = ("abcrnn/resources/model/model.json", "abcrnn/resources/corpus/pa4_tunes.txt",
            "abcrnn/web/static/index.html", "abcrnn/web/static/vendor/abcjs-basic-min.js",
-           "abcrnn/web/static/vendor/swagger-ui-bundle.js")
+           "abcrnn/web/static/vendor/swagger-ui-bundle.js",
+           # the page's modules, imported by app.js
+           *(f"abcrnn/web/static/{m}.js" for m in ("app", "tunes", "sheet", "player", "settings", "util")))
 
 
 @pytest.fixture(scope="module")
