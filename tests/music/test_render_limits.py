@@ -52,7 +52,9 @@ def test_midi_length_is_read_from_the_tempo_map_as_mido_reads_it(tune):
 
 
 def test_damaged_midi_is_refused_by_the_length_reader():
-    for data in (b"", b"RIFF0000", b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x04\x00\x90"):
+    header = b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0"
+    cut_event, cut_track = header + b"MTrk\x00\x00\x00\x04\x00\x90", header + b"MTrk\x00\x00\x00\x09"
+    for data in (b"", b"RIFF0000", cut_event, cut_track):
         with pytest.raises(MidiError):
             midi_seconds(data)
 
@@ -90,11 +92,12 @@ def test_render_command_refuses_a_long_tune_in_one_line(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def client():
+    """The web app on the shipped model (nothing to train), without note samples."""
     pytest.importorskip("fastapi")
     from abcrnn.resources import shipped_model
     from abcrnn.web.app import create_app
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Using `httpx`")
+        warnings.filterwarnings("ignore", message="Using `httpx`")    # Starlette's, not ours
         from fastapi.testclient import TestClient
     return TestClient(create_app(shipped_model(), render_samples=False))
 
@@ -159,7 +162,8 @@ def test_runner_stops_a_program_that_runs_too_long_with_its_children(tmp_path):
 def test_runner_reports_a_crash_and_a_file_limit(tmp_path):
     crash = run_tool(["sh", "-c", "kill -SEGV $$"], tmp_path)
     assert crash.failure == bounded.CRASHED and crash.problem("sh") == "sh crashed (signal 11, SIGSEGV)"
-    big = run_tool(["dd", "if=/dev/zero", "of=big", "bs=1000", "count=100"], tmp_path, Limits(file_bytes=20_000))
+    dd = ["dd", "if=/dev/zero", "of=big", "bs=1000", "count=100"]
+    big = run_tool(dd, tmp_path, Limits(file_bytes=20_000))
     assert big.failure == bounded.FILE_LIMIT and (tmp_path / "big").stat().st_size == 20_000
     assert not list(tmp_path.glob("core*"))
 

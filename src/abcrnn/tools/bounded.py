@@ -136,7 +136,8 @@ def _outcome(code: int, text: str, failure: str, limits: Limits) -> Outcome:
     if failure == OUTPUT_LIMIT:
         return Outcome(code, text, failure, f"printed more than {limits.output_bytes:,} bytes of messages")
     if code == -signal.SIGXFSZ:
-        return Outcome(code, text, FILE_LIMIT, f"tried to write a file larger than {limits.file_bytes:,} bytes")
+        return Outcome(code, text, FILE_LIMIT,
+                       f"tried to write a file larger than {limits.file_bytes:,} bytes")
     if code < 0:
         try:
             name = signal.Signals(-code).name
