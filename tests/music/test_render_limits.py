@@ -20,7 +20,7 @@ from abcrnn.tools import bounded
 from abcrnn.tools.abc2midi import run_abc2midi
 from abcrnn.tools.bounded import Limits, run_tool
 from abcrnn.tools.midi import MidiError, midi_seconds
-from abcrnn.tools.programs import DEFAULT_SOUNDFONT
+from abcrnn.tools.programs import DEFAULT_SOUNDFONT, MissingToolError
 
 needs_audio = pytest.mark.skipif(
     not (shutil.which("abc2midi") and shutil.which("fluidsynth") and os.path.isfile(DEFAULT_SOUNDFONT)),
@@ -178,3 +178,20 @@ def test_runner_limits_memory(tmp_path):
 def test_limits_must_be_positive():
     with pytest.raises(ValueError):
         Limits(file_bytes=0)
+
+
+def test_the_limits_hold_inside_the_program_from_its_start(tmp_path):
+    show = [sys.executable, "-c", "import resource as r; print([r.getrlimit(w)[0] for w in "
+            "(r.RLIMIT_FSIZE, r.RLIMIT_AS, r.RLIMIT_CORE)])"]
+    result = run_tool(show, tmp_path, Limits(file_bytes=123_456, memory_bytes=789 << 20))
+    assert result.output.strip() == str([123_456, 789 << 20, 0])
+
+
+def test_missing_prlimit_names_its_package(tmp_path, monkeypatch):
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "prlimit"
+                        else real_which(name, *a, **k))
+    with pytest.raises(MissingToolError, match=r"^prlimit not found: .*'util-linux'"):
+        render_tune(SCALE_TUNE, tmp_path / "out", ("mid",))
+    with pytest.raises(MissingToolError, match="util-linux"):
+        run_tool(["true"], tmp_path)

@@ -209,6 +209,7 @@ def find_tools(formats) -> dict:
             tools[name] = require_tool(name)
         if fmt in ("wav", "mp3"):
             tools["soundfont"] = soundfont_path()
+    tools["prlimit"] = require_tool("prlimit")        # every program runs under it
     return tools
 
 
