@@ -106,3 +106,17 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def place(made: str | Path, path: str | Path) -> None:
+    """Move the finished file ``made`` (in a folder beside ``path``) to ``path`` under
+    atomic_write's rules: a rename when ``path`` is a regular file or new, else (a
+    symlink, a device, a FIFO) its bytes through atomic_write."""
+    path = Path(path)
+    if not path.is_symlink() and write_target(path) == path and not is_stream(path):
+        try:
+            os.replace(made, path)
+        except OSError as e:
+            raise _naming(e, path) from None
+        return
+    atomic_write(path, Path(made).read_bytes())

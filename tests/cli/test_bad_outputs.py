@@ -195,3 +195,13 @@ def test_evaluate_out_on_a_read_only_file_system_is_refused_before_the_work(read
 def test_evaluate_workers_out_of_range_is_refused(workers, ws, capsys):
     refused(["evaluate", str(ws / "tunes.abc"), "--workers", workers], capsys, [ws],
             f"--workers must be from 1 to 64, got {workers}")
+
+
+def test_render_into_a_symlinked_file_keeps_the_link(tmp_path, ws):
+    out = tmp_path / "book"
+    out.mkdir()
+    (tmp_path / "kept.mid").write_bytes(b"old")
+    name = "001-old.mid"      # render's name for ws/tunes.abc's one tune (T:Old)
+    (out / name).symlink_to(tmp_path / "kept.mid")
+    assert main(["render", str(ws / "tunes.abc"), "--out", str(out), "--formats", "mid"]) == 0
+    assert (out / name).is_symlink() and (tmp_path / "kept.mid").read_bytes()[:4] == b"MThd"

@@ -8,8 +8,8 @@ Tool chain (each step feeds the next):
 
 Everything is written into a hidden temporary folder inside ``out_dir`` under
 fixed internal names, and only once every requested format exists are the files
-moved to their final names with ``os.replace``. So a failure never leaves half a
-tune's files behind, and hostile titles never reach a command line.
+moved to their final names (files.place: a rename, or written through a device or a
+FIFO, never over one). So a failure never leaves half a tune's files behind, and hostile titles never reach a command line.
 
 Every program runs within ``limits`` (tools/bounded.py: seconds, messages kept,
 bytes of any file, memory), a tune tools/screen.py refuses (directives that read
@@ -33,6 +33,7 @@ from abcrnn.tools.bounded import Limits, Outcome, run_tool
 from abcrnn.tools.midi import too_long
 from abcrnn.tools.programs import MissingToolError, require_tool, soundfont_path
 from abcrnn.tools.screen import refusal
+from abcrnn.files import place
 
 FORMATS = ("mid", "wav", "mp3", "svg", "pdf", "png", "musicxml")
 SAMPLE_RATE = 44100
@@ -263,7 +264,7 @@ def render_tune(abc_text: str, out_dir, formats=FORMATS, stem: str | None = None
         final = {}
         for fmt in formats:
             final[fmt] = out_dir / f"{stem}.{fmt}"
-            os.replace(made[fmt], final[fmt])
+            place(made[fmt], final[fmt])        # files.py: never over a device or a FIFO
     return final
 
 

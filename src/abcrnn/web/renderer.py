@@ -10,6 +10,7 @@ import threading
 from abcrnn.music.render import RenderError, render_tune, tune_filename
 from abcrnn.notation.tunes import header_and_body, split_abc
 from abcrnn.tools.programs import MissingToolError
+from abcrnn.tools.screen import refusal
 from abcrnn.web.service import ApiError
 
 WAIT_SECONDS = 30.0        # most a render waits for a free slot
@@ -76,6 +77,9 @@ class Renderer:
                tempo: int | None = None) -> tuple[bytes, str]:
         """(file bytes, download name) for the one tune in ``abc``."""
         tune = one_tune(abc)
+        refused = refusal(tune)     # before for_playback adds lines: the line named is the user's
+        if refused:
+            raise ApiError(422, f"the tune could not be rendered: line {refused[0]}: {refused[1]}")
         played = for_playback(tune, program, tempo, self.default_program) if fmt in PLAYED else tune
         try:
             # A fresh private folder per request: names never come from the client.
