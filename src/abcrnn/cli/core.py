@@ -57,8 +57,9 @@ def _train_parser(sub) -> None:
                                    "and said at the start.")
     config_flags(p, TrainConfig)
     p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its last.json (what may change: "
-                        "training/resume.py)")
+                   help="continue the run in --out from its last.json; budgets, learning rate "
+                        "and schedule, dropout, evaluation, patience, clipping and weight decay may "
+                        "change, what defines the run (corpus, split, seed, shape) may not")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (its checkpoints are deleted first); "
                         "without it or --resume, a folder holding a run is refused")
