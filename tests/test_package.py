@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 CARRIED = ("abcrnn/resources/model/model.json", "abcrnn/resources/corpus/pa4_tunes.txt",
            "abcrnn/web/static/index.html", "abcrnn/web/static/vendor/abcjs-basic-min.js",
-           "abcrnn/web/static/vendor/swagger-ui-bundle.js")
+           "abcrnn/web/static/vendor/swagger-ui-bundle.js",
+           # the page's modules, imported by app.js
+           *(f"abcrnn/web/static/{m}.js" for m in ("app", "tunes", "sheet", "player", "settings", "util")))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +123,8 @@ def test_missing_note_samples_are_rendered_on_first_use(venv, tmp_path):
             "for _ in range(600):\n"
             "    if sound_instrument(): break\n"
             "    time.sleep(0.2)\n"
-            "print(sound_instrument(), len(os.listdir(os.environ['ABCRNN_NOTE_SAMPLES'] + '/violin-mp3')))\n")
+            "notes = os.listdir(os.environ['ABCRNN_NOTE_SAMPLES'] + '/violin-mp3')\n"
+            "print(sound_instrument(), sum(n.endswith('.mp3') for n in notes))\n")
     env = {**os.environ, "ABCRNN_NOTE_SAMPLES": str(tmp_path / "samples")}
     env.pop("PYTHONPATH", None)
     out = subprocess.run([venv / "bin" / "python", "-c", code], cwd=tmp_path, env=env,

@@ -71,7 +71,7 @@ class Model:
                  key: str | None = None, meter: str | None = None, unit: str | None = None,
                  title: str | None = None, form: str | None = None, structure: str = "folk",
                  headers: str = "folk", restate: float | None = None, opening: str | None = None,
-                 cache: bool = False, deadline: float | None = None) -> list[Tune]:
+                 cache: bool = False, deadline: float | None = None, progress=None) -> list[Tune]:
         """Sample ``num_tunes`` tunes in one batch.
 
         ``seed`` None draws a fresh one; tune i is the tune ``seed + i`` gives alone, and
@@ -92,7 +92,8 @@ class Model:
         ``T:``, ``M:6/8``...) are merged with the settings (merge: the opening's fields win,
         each Tune's ``notes`` say what gave way). ``cache`` mixes in the neural cache
         fitted on the validation tunes at training (model.json's "cache"). ``deadline``
-        (time.monotonic()) stops a generation that runs past it (GenerationTimeout)."""
+        (time.monotonic()) stops a generation that runs past it (GenerationTimeout);
+        ``progress(finished, num_tunes)`` is called every few steps and at the end."""
         from abcrnn.notation.tunes import START, format_tunebook, strip_markers
         from abcrnn.sampling.form import STRUCTURES, FormRules
         from abcrnn.sampling.sample import check_params, full_prime, sample
@@ -113,7 +114,7 @@ class Model:
         start = full_prime(prime or START)
         samples = sample(self.net, self.vocab, start, num_tunes, max_len, temperature, top_k, top_p,
                          seed, self.device, guide=guide, deadline=deadline, form=rules,
-                         cache=self.cache_config() if cache else None)
+                         cache=self.cache_config() if cache else None, progress=progress)
         body = start[len(START):].lstrip("\n")
         return [Tune(format_tunebook([strip_markers(s.text)], first_x=i + 1), s.ended, seed + i, i,
                      temperature, top_k, top_p, guide, body, merged.notes) for i, s in enumerate(samples)]
@@ -176,19 +177,20 @@ def load_corpus(path: str | Path | None = None):
     return read(path)
 
 
-def train(config=None, *, resume: bool = False, progress: bool = True, given: set | None = None,
-          **settings) -> Model:
+def train(config=None, *, resume: bool = False, overwrite: bool = False, progress: bool = True,
+          given: set | None = None, **settings) -> Model:
     """Train a model (settings as ``abcrnn train``'s flags: ``train(out="out/run",
     minutes=5, hidden_size=512)``, or a training.config.TrainConfig) and return its best
     checkpoint. With ``resume`` the run in ``out`` goes on; only the settings given
-    (``given``: their names, for a TrainConfig) change, and only those that may."""
+    (``given``: their names, for a TrainConfig) change, and only those that may. A run
+    already in ``out`` is refused unless ``resume`` or ``overwrite`` (which deletes it)."""
     from abcrnn.training.config import TrainConfig
     from abcrnn.training.loop import train as run
     if config is None:
         config, given = TrainConfig(**settings), set(settings)
     elif settings:
         raise TypeError("give either a TrainConfig or settings, not both")
-    run(config, resume=resume, progress=progress, given=given)
+    run(config, resume=resume, progress=progress, given=given, overwrite=overwrite)
     return Model(config.out)
 
 

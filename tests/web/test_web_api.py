@@ -8,9 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import TUNES, marked
-
-from abcrnn.cli.main import main
+from webtools import train_tiny
 
 pytest.importorskip("fastapi")
 with warnings.catch_warnings():
@@ -24,23 +22,14 @@ from abcrnn.web import service, soundfont
 TUNE = "X:1\nT:Test Reel\nM:4/4\nL:1/8\nK:D\n|:DFAF GBAF|EFGA BAFD:|\n"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_model(tmp_path_factory) -> Path:
-    """A model trained for a few steps on the tiny corpus: fast, and its
-    vocabulary lacks '9', so M:9/8 must be refused."""
-    root = tmp_path_factory.mktemp("webmodel")
-    corpus = root / "tiny.txt"
-    corpus.write_bytes(marked(TUNES).encode())
-    args = ["train", "--corpus", str(corpus), "--out", str(root / "model"), "--hidden-size", "16",
-            "--embed-size", "8", "--seq-len", "32", "--batch-size", "4", "--max-steps", "3",
-            "--eval-interval", "3", "--device", "cpu", "--quiet"]
-    assert main(args) == 0
-    return root / "model"
+    return train_tiny(tmp_path_factory.mktemp("webmodel"))
 
 
 @pytest.fixture(scope="module")
 def client(web_model):
-    return TestClient(webapp.create_app(web_model))
+    return TestClient(webapp.create_app(web_model, render_samples=False))
 
 
 def error_of(resp, status):
@@ -80,7 +69,9 @@ def test_generate_returns_abc_with_header(client):
 def test_generate_without_seed_picks_one(client):
     body = client.post("/api/generate", json={"num_tunes": 2, "max_len": 50}).json()
     assert 0 <= body["seed"] < 2**32
-    assert [t["abc"].split("\n")[0] for t in body["tunes"]] == ["X:1", "X:2"]
+    assert [t["seed"] for t in body["tunes"]] == [body["seed"], (body["seed"] + 1) % 2**32]
+    # each tune is the one its seed gives alone, X:1 and all
+    assert [t["abc"].split("\n")[0] for t in body["tunes"]] == ["X:1", "X:1"]
 
 
 @pytest.mark.parametrize("bad", [
@@ -184,7 +175,7 @@ def test_note_samples_are_served(client, fake_samples):
     "/vendor/..%2F..%2Fpackage.json", "/vendor/abcjs%2Fpackage.json", "/vendor/abcjs-basic.js",
     "/soundfont/violin-mp3/..%2Fsecret.txt", "/soundfont/..%2F..%2Fstatic/index.html",
     "/soundfont/violin-mp3/%2e%2e%2Fsecret.txt", "/soundfont/../secret.txt", "/..%2F..%2Fpyproject.toml",
-    "/static/soundfont/../../app.py", "/static//etc/passwd",
+    "/static/soundfont/../../app.py", "/static//etc/passwd", "/soundfont/violin-mp3/manifest.json",
 ])
 def test_no_path_traversal(client, fake_samples, path):
     resp = client.get(path)
@@ -206,7 +197,8 @@ def test_page_and_assets_are_local(client):
 
 def test_docs_work_offline(client):
     schema = client.get("/openapi.json").json()
-    assert {"/api/generate", "/api/midi", "/api/audio", "/api/health"} <= set(schema["paths"])
+    assert {"/api/generate", "/api/midi", "/api/audio", "/api/health", "/api/models", "/api/options",
+            "/api/check", "/api/musicxml"} <= set(schema["paths"])
     docs = client.get("/docs").text
     assert "/vendor/swagger-ui-bundle.js" in docs and "/openapi.json" in docs
     assert not re.search(r'(?:src|href|url)\s*[=:]\s*["\']https?:', docs), "docs load from the web"
@@ -242,8 +234,8 @@ def test_make_soundfont_few_notes(tmp_path, monkeypatch):
     except soundfont.MissingToolError as e:
         pytest.skip(str(e))
     files = sorted(f.name for f in dest.iterdir())
-    assert files == ["C4.mp3", "Db4.mp3"]
-    assert all((dest / f).stat().st_size > 5000 for f in files)
+    assert files == ["C4.mp3", "Db4.mp3", "manifest.json"]      # the manifest is written last
+    assert all((dest / f).stat().st_size > 5000 for f in files if f.endswith(".mp3"))
     assert soundfont.up_to_date(tmp_path, "violin")
     with pytest.raises(ValueError, match="unknown instrument"):
         soundfont.make_soundfont(tmp_path, "kazoo")

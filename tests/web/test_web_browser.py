@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from conftest import TUNES, marked, serve_in_thread
+from conftest import TUNES, marked
+from pagekit import Pages, assert_clean, generate, history_count, launched_chromium, running_app
 
 from abcrnn.cli.main import main
 from abcrnn.resources import shipped_model
@@ -23,20 +22,8 @@ from abcrnn.resources import shipped_model
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("ABCRNN_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = ROOT / ("docs/img/web.png" if os.environ.get("ABCRNN_DOCS_SCREENSHOT") else "out/web.png")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-# abcjs draws some malformed tunes (which an untrained model writes) with NaN
-# coordinates; Chromium logs that as an error. It is abcjs's drawing, not ours.
-ABCJS_GLITCH = re.compile(r"^Error: <\w+> attribute \w+: Expected \w+, .*NaN")
 EDITED = "X:1\nT:Edited Waltz\nM:3/4\nL:1/4\nK:G\nG A B|c2 B|A G F|G3|]\n"
-
-
-def _need(ok: bool, why: str) -> None:
-    # Locally a missing browser or asset skips; in CI it must be there.
-    if not ok:
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
 
 
 @pytest.fixture(scope="module")
@@ -58,65 +45,25 @@ def model_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(model_path):
-    """The real app under uvicorn in a thread, on a loopback port the OS picks."""
-    pytest.importorskip("uvicorn")
-    from abcrnn.web import soundfont
-    from abcrnn.web.app import create_app
-    from abcrnn.web.assets import vendor_file
-    _need(vendor_file("abcjs-basic-min.js").is_file(), "abcjs is not installed: run make setup")
-    soundfont.make_soundfont()              # a no-op when set-up already made the samples
-    with serve_in_thread(create_app(model_path)) as url:
+    with running_app([model_path]) as url:
         yield url
 
 
-@pytest.fixture
-def page(server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    _need(Path(CHROMIUM).is_file() or bool(shutil.which(CHROMIUM)),
-          f"{CHROMIUM} not found: apt-get install chromium")
-    origin = urlsplit(server).netloc
-    log = {"requests": [], "external": [], "failed": [], "errors": []}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 820}, accept_downloads=True)
-        pg = context.new_page()
+@pytest.fixture(scope="module")
+def browser():
+    with launched_chromium() as b:
+        yield b
 
-        def gate(route):
-            # Block (and record) anything not for our server, before it leaves.
-            url = route.request.url
-            log["requests"].append(url)
-            if urlsplit(url).netloc == origin or url.startswith(("data:", "blob:")):
-                route.continue_()
-            else:
-                log["external"].append(url)
-                route.abort()
-        context.route("**/*", gate)
-        pg.on("requestfailed", lambda r: log["failed"].append(f"{r.url} {r.failure}"))
-        pg.on("response", lambda r: r.status >= 400 and log["failed"].append(f"{r.url} {r.status}"))
-        pg.on("console", lambda m: m.type == "error" and not ABCJS_GLITCH.search(m.text)
-              and log["errors"].append(m.text))
-        pg.on("pageerror", lambda e: log["errors"].append(str(e)))
-        pg.log = log
-        pg.goto(server + "/")
-        pg.wait_for_selector('#meter option[value="6/8"]', state="attached")
-        yield pg
-        browser.close()
+
+@pytest.fixture
+def page(browser, server):
+    pages = Pages(browser)
+    yield pages.open(server + "/")
+    pages.close()
 
 
 def notes(pg) -> int:
     return pg.locator("#paper svg .abcjs-note").count()
-
-
-def generate(pg, expect_notes: bool = True) -> str:
-    before = pg.locator("#history li button").count()
-    pg.click("#generate")
-    # Functions, not bare expressions: the page's CSP forbids eval of strings.
-    pg.wait_for_function(f"() => document.querySelectorAll('#history li button').length > {before}"
-                         " || document.querySelector('#status.error')", timeout=90_000)
-    assert "error" not in (pg.get_attribute("#status", "class") or ""), pg.inner_text("#status")
-    if expect_notes:
-        pg.wait_for_selector("#paper svg .abcjs-note")
-    return pg.input_value("#abc")
 
 
 def test_compose_edit_play_download(page, tmp_path):
@@ -134,11 +81,11 @@ def test_compose_edit_play_download(page, tmp_path):
     header, music = first.split("\nK:D\n", 1)
     assert {"M:6/8", "L:1/8"} <= set(header.split("\n")) and music.startswith("|:A") and notes(pg) > 3
     assert generate(pg) == first                    # locked seed: the same tune again
-    assert pg.locator("#history li button").count() == 2
+    assert history_count(pg) == 2
 
     pg.click("#play")                               # notes light up as they sound
     pg.wait_for_selector("#paper .abcjs-note.playing", timeout=30_000)
-    assert pg.inner_text("#play-label") == "Stop" and pg.inner_text("#status") == "Playing"
+    assert pg.inner_text("#play-label") == "Stop" and pg.inner_text("#status").startswith("Playing")
     time.sleep(1.0)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SCREENSHOT))
@@ -155,6 +102,7 @@ def test_compose_edit_play_download(page, tmp_path):
     pg.wait_for_function("() => document.querySelector('#paper svg').textContent.includes('Edited Waltz')")
     pg.wait_for_function("() => document.querySelectorAll('#paper svg .abcjs-note').length === 9")
     assert "Edited Waltz" in pg.inner_text("#history li:nth-child(2)")
+    assert pg.locator("#history li:nth-child(2) .versions button").all_inner_texts() == ["generated", "edit 1"]
 
     # MIDI of the edited tune: an untrained model's tunes may not make one.
     with pg.expect_download() as dl:
@@ -174,12 +122,11 @@ def test_compose_edit_play_download(page, tmp_path):
     pg.click("#seed-lock")                          # unlocked: a new seed each time
     generate(pg, expect_notes=False)      # a random seed: who knows what it writes
     assert pg.input_value("#seed") != "2024"
-    assert pg.locator("#history li button").count() == 3
+    assert history_count(pg) == 3
 
     log = pg.log
-    assert not log["external"], log["external"]
+    assert_clean(pg)
     assert not log["failed"], log["failed"]
-    assert not log["errors"], log["errors"]
     assert any(re.search(r"/soundfont/\w+-mp3/[A-G]b?\d\.mp3$", u) for u in log["requests"])
 
 
@@ -209,5 +156,4 @@ def test_refused_prime_shows_the_message(page):
 def test_api_docs_load_offline(page, server):
     page.goto(server + "/docs")
     page.get_by_text("/api/generate", exact=True).wait_for(timeout=30_000)
-    assert not page.log["external"], page.log["external"]
-    assert not page.log["errors"], page.log["errors"]
+    assert_clean(page)

@@ -160,14 +160,14 @@ def slow_server(model, monkeypatch):
     from abcrnn.web.app import create_app
     monkeypatch.setattr(service, "QUEUE_MAX", 2)
     monkeypatch.setattr(service, "QUEUE_SECONDS", 1.0)
-    app = create_app(model)
+    app = create_app(model, render_samples=False)
     composer = app.state.composer
-    real = composer.generate
+    real = composer.tune
 
-    def slow(req):
+    def slow(*args):
         time.sleep(2.5)
-        return real(req)
-    monkeypatch.setattr(composer, "generate", slow)
+        return real(*args)
+    monkeypatch.setattr(composer, "tune", slow)
     with serve_in_thread(app) as url:
         yield url
 
@@ -263,7 +263,7 @@ def test_request_line_that_is_not_utf8_is_refused(server):
 
 
 def test_real_files_are_still_served(server):
-    status, _, body = raw_get(server["port"], b"/static/app.js")
+    status, _, body = raw_get(server["port"], b"/static/util.js")
     assert status == 200 and b"fetch" in body
     assert raw_get(server["port"], b"/")[0] == 200
 

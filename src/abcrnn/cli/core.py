@@ -1,4 +1,4 @@
-"""The pipeline's commands: corpus, train, generate, evaluate, render, serve.
+"""The pipeline's commands: corpus, train, generate, serve (evaluate and render: music.py).
 Each one parses nothing itself (main.py builds the parser) and calls abcrnn.api
 or the module that does the work; errors a user can fix are UserError."""
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from abcrnn.cli.common import (DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_file, check_out_folder,
-                               flag, read_tunes)
+                               flag, seed_arg, tunes_bar)
+from abcrnn.cli.serve import add_serve_parser
 
 
 def cmd_corpus(args) -> None:
@@ -56,8 +57,12 @@ def _train_parser(sub) -> None:
                                    "and said at the start.")
     config_flags(p, TrainConfig)
     p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its last.json (what may change: "
-                        "training/resume.py)")
+                   help="continue the run in --out from its last.json; budgets, learning rate "
+                        "and schedule, dropout, evaluation, patience, clipping and weight decay may "
+                        "change, what defines the run (corpus, split, seed, shape) may not")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its checkpoints are deleted first); "
+                        "without it or --resume, a folder holding a run is refused")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -66,12 +71,17 @@ def cmd_train(args) -> None:
     from abcrnn.training.config import TrainConfig
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name, None) is not None}
+    if given.get("out") == "":
+        raise UserError("--out is empty; give the run's folder")
     out = Path(given.get("out", TrainConfig.out))
     check_out_folder(out)
     if args.resume and not (out / "last.json").is_file():
         raise UserError(f"--resume: no checkpoint at {out / 'last.json'}")
+    if args.resume and args.overwrite:
+        raise UserError("--resume continues the run in --out and --overwrite replaces it: give one")
     cfg = TrainConfig.from_dict(given)
-    meta = train(cfg, resume=args.resume, progress=not args.quiet, given=set(given)).meta
+    meta = train(cfg, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
+                 given=set(given)).meta
     if meta["history"] and os.environ.get("RANK", "0") == "0":    # under torchrun, rank 0 reports
         h = meta["history"][-1]
         print(f"step {h['step']}: train {h['train_loss']:.4f}, val {h['val_loss']:.4f} nats/char; "
@@ -81,22 +91,23 @@ def cmd_train(args) -> None:
 
 def cmd_generate(args) -> None:
     from abcrnn.api import load_model
-    from abcrnn.files import atomic_write
+    from abcrnn.files import atomic_write, is_stream
     from abcrnn.sampling.sample import check_params
     check_params(args.temperature, args.top_k, args.top_p, args.max_len, args.num_tunes)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        check_out_file(out)
+    out = check_out_file(args.out)
     from abcrnn.model.device import sampling_threads
     sampling_threads(args.threads)
     model = load_model(args.model, device=args.device)
     prime = args.prime.replace("\\n", "\n")
+    bar = tunes_bar(args.num_tunes)
     tunes = model.generate(args.num_tunes, args.temperature, args.seed, prime, top_k=args.top_k,
                            top_p=args.top_p, max_len=args.max_len, guide=args.guide,
                            rhythm=args.rhythm, key=args.key, meter=args.meter, unit=args.unit,
                            title=args.title, form=args.form, headers=args.headers, restate=args.restate,
                            cache=args.cache,
-                           opening=args.opening.replace("\\n", "\n") if args.opening else None)
+                           opening=args.opening.replace("\\n", "\n") if args.opening else None,
+                           progress=bar.progress)
+    bar.close()
     text = "\n\n".join(t.abc.rstrip("\n") for t in tunes) + "\n"
     ended = sum(t.ended for t in tunes)
     if out is None:
@@ -110,7 +121,8 @@ def cmd_generate(args) -> None:
                 "restate": args.restate, "opening": args.opening, "cache": args.cache, "ended": [t.ended for t in tunes]}
         try:
             atomic_write(out, text)
-            atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
+            if not is_stream(out):      # no sidecar beside /dev/null or a pipe
+                atomic_write(out.with_name(out.name + ".json"), json.dumps(meta, indent=1))
         except OSError as e:     # name the file asked for, not atomic_write's temporary one
             raise UserError(f"cannot write {out}: {e.strerror}") from None
     notes = "".join(f"abcrnn: note: {n}\n" for n in tunes[0].notes)   # settings the opening overrode
@@ -118,108 +130,16 @@ def cmd_generate(args) -> None:
           file=sys.stderr)
 
 
-def _read_ended(src: Path, n: int) -> list[bool] | None:
-    """Per-tune "ended at <end>" flags from the sidecar ``generate --out`` writes, if they fit."""
-    side = src.with_name(src.name + ".json")
-    try:
-        ended = json.loads(side.read_text())["ended"] if side.is_file() else None
-    except (ValueError, KeyError, TypeError):
-        return None
-    # a file edited since generation no longer lines up with its flags
-    return ended if isinstance(ended, list) and len(ended) == n else None
-
-
-def _quality_rows(quality: str, src: Path, tunes: list[str]) -> list[dict]:
-    """Per-tune quality rows for the tunebook: scored now against a corpus, or read
-    from the evaluation.json that `abcrnn evaluate --out` wrote for the same file."""
-    from abcrnn.corpus.read import load_corpus
-    from abcrnn.music.evaluate import evaluate_tunes
-    from abcrnn.music.report import quality_row
-    if quality.endswith(".json"):
-        raw = json.loads(Path(quality).read_text())["rows"]
-        if len(raw) != len(tunes):
-            raise UserError(f"{quality} scores {len(raw)} tunes, {src} holds {len(tunes)}")
-    else:
-        raw = evaluate_tunes(tunes, load_corpus(quality).tunes, _read_ended(src, len(tunes))).rows
-    return [quality_row(r) for r in raw]
-
-
-def cmd_render(args) -> None:
-    from abcrnn.music.render import FORMATS, render_file
-    src = Path(args.input)
-    tunes = read_tunes(src)
-    out = Path(args.out)
-    if args.tunebook:
-        from abcrnn.music.tunebook import write_tunebook
-        rows = _quality_rows(args.quality, src, tunes) if args.quality else None
-        index = write_tunebook(tunes, out, rows, title=args.title or src.stem)
-        print(f"{len(tunes)} tunes rendered; tunebook: {index}")
-        return
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip()) if args.formats else FORMATS
-    results = render_file("\n\n".join(tunes), out, formats)
-    print(f"{len(results)} tunes rendered into {out} ({', '.join(formats)})")
-
-
-def cmd_evaluate(args) -> None:
-    from abcrnn.music.evaluate import evaluate_corpus, evaluate_tunes
-    from abcrnn.music.report import format_table, write_report
-    from abcrnn.corpus.read import load_corpus
-    corpus = load_corpus(args.corpus).tunes
-    tunes = read_tunes(Path(args.tunes)) if args.tunes else None
-    seed = args.seed if args.c2st else None
-    reference = evaluate_corpus(corpus, workers=args.workers, c2st_seed=seed,
-                                c2st_tunes=len(tunes) if tunes else 100)
-    report = reference
-    if tunes:
-        report = evaluate_tunes(tunes, corpus, _read_ended(Path(args.tunes), len(tunes)),
-                                workers=args.workers, c2st_seed=seed)
-    print(format_table(report, reference, label="generated") if args.tunes
-          else format_table(report, label="corpus"))
-    if args.out:
-        paths = write_report(report, args.out)
-        if args.tunes:
-            write_report(reference, Path(args.out) / "corpus")
-        print("written: " + ", ".join(map(str, paths)))
-
-
-def cmd_serve(args) -> None:
-    import socket
-    try:
-        import uvicorn
-
-        from abcrnn.web.app import create_app
-    except ImportError as e:
-        raise UserError(f"the web composer needs {e.name}: run `make setup`") from None
-    # Fail with one clear line if the port is taken, before loading the model.
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((args.host, args.port))
-        except OSError as e:
-            raise UserError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
-                            "choose another --port") from None
-    from abcrnn.model.device import sampling_threads
-    sampling_threads(args.threads)
-    app = create_app(args.model, device=args.device)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"abcrnn: listening on {args.host}: anyone who can reach this machine can use it",
-              file=sys.stderr)
-    print(f"abcrnn: composer at http://{host}:{args.port}/  (API docs at /docs; Ctrl-C stops)",
-          file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-
-
 def add_parsers(sub) -> None:
     """corpus, train, generate, evaluate, render, serve, in the order of the pipeline."""
+    from abcrnn.cli import music
 
     p = sub.add_parser("corpus", help="describe a corpus: tunes, characters, vocabulary, split")
     p.add_argument("path", nargs="?", default=str(DEFAULT_CORPUS),
                    help="a file, a folder of .abc/.txt files or music21:NAME (default: bundled)")
     p.add_argument("--val-frac", type=float, default=0.1,
                    help="share of the tunes the split holds out for validation (default: 0.1)")
-    p.add_argument("--seed", type=int, default=1337, help="split seed")
+    p.add_argument("--seed", type=seed_arg, default=1337, help="split seed")
     p.set_defaults(func=cmd_corpus)
 
     _train_parser(sub)
@@ -233,7 +153,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", default=str(DEFAULT_MODEL),
                    help="a model folder made by abcrnn train, or its model.json (default: the shipped model)")
     p.add_argument("--num-tunes", type=int, default=1, help="how many tunes, sampled in one batch (1-1000)")
-    p.add_argument("--seed", type=int, default=1337,
+    p.add_argument("--seed", type=seed_arg, default=1337,
                    help="seed of the draws (default: 1337); tune i of a batch is the tune that seed + i "
                         "gives alone, so --seed 3 and --seed 7 share tunes")
     p.add_argument("--temperature", type=float, default=1.0,
@@ -275,36 +195,6 @@ def add_parsers(sub) -> None:
                                  "default: stdout")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("evaluate", help="music-quality metrics of tunes (or of the corpus alone)")
-    p.add_argument("tunes", nargs="?", help="an .abc file; without it the corpus itself is scored")
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="reference corpus (default: bundled)")
-    p.add_argument("--out", help="folder for evaluation.json and evaluation.csv")
-    p.add_argument("--workers", type=int, default=2, help="parallel abc2midi runs")
-    p.add_argument("--c2st", action="store_true",
-                   help="also the classifier two-sample test: can char n-gram TF-IDF + logistic "
-                        "regression tell the tunes' bodies from corpus bodies? (5-fold accuracy; "
-                        "0.5 = alike; below 100 tunes a side it is mostly noise; needs scikit-learn)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the classifier test's samples and folds")
-    p.set_defaults(func=cmd_evaluate)
+    music.add_parsers(sub)      # evaluate, render
 
-    p = sub.add_parser("render", help="ABC -> MIDI, WAV, MP3, SVG, PDF, PNG, MusicXML (and an HTML tunebook)")
-    p.add_argument("input", help="an .abc file with one or more tunes")
-    p.add_argument("--out", default="out/render", help="output folder (created if missing)")
-    p.add_argument("--formats", help="comma-separated subset of mid,wav,mp3,svg,pdf,png,musicxml (default: all)")
-    p.add_argument("--tunebook", action="store_true", help="write index.html with score, audio, ABC")
-    p.add_argument("--quality", metavar="CORPUS|JSON",
-                   help="with --tunebook: each tune's quality row, scored against CORPUS or read "
-                        "from the evaluation.json of `abcrnn evaluate --out`")
-    p.add_argument("--title", help="tunebook title")
-    p.set_defaults(func=cmd_render)
-
-
-    p = sub.add_parser("serve", help="web page to compose, edit, play and download tunes")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or .json (default: shipped)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
-                   help="where to sample (default: cpu)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="CPU threads for generation (0 = one, or $ABCRNN_THREADS: see generate)")
-    p.set_defaults(func=cmd_serve)
+    add_serve_parser(sub)       # cli/serve.py

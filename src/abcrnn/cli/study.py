@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from abcrnn.cli.common import DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_folder, read_tunes
+from abcrnn.cli.common import DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_folder, read_tunes, seed_arg
 
 # what a heatmap shows when no --neurons are named: a bar, a line, the header, a repeat
 HEATMAP_FEATURES = ("bar_position", "line_start", "in_header", "in_repeat")
@@ -141,7 +141,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--parallel", type=int, default=0, help="runs at once (default: one per core)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and their commands only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--seed", type=int, default=1337, help="seed and split seed of runs that set none")
+    p.add_argument("--seed", type=seed_arg, default=1337, help="seed and split seed of runs that set none")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("heatmap", help="colour a tune's characters by chosen neurons' activations")
@@ -155,7 +155,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--width", type=int, default=60, help="characters per row of the grid (default: 60)")
     p.add_argument("--max-len", type=int, default=1500, help="length limit of a generated tune (default: 1500)")
     p.add_argument("--title", help="figure title (default: none)")
-    p.add_argument("--seed", type=int, default=1337, help="seed of the generated tune, without a tune file (default: 1337)")
+    p.add_argument("--seed", type=seed_arg, default=1337, help="seed of the generated tune, without a tune file (default: 1337)")
     p.add_argument("--out", default="out/heatmap.png", help="PNG to write (default: out/heatmap.png)")
     p.set_defaults(func=cmd_heatmap)
 
@@ -180,6 +180,6 @@ def add_parsers(sub) -> None:
                    help="structure-guided decoding (default off: the model's own distribution)")
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="reference corpus (default: bundled)")
     p.add_argument("--workers", type=int, default=2, help="parallel abc2midi runs")
-    p.add_argument("--seed", type=int, default=1337, help="sampling seed (the same for every T)")
+    p.add_argument("--seed", type=seed_arg, default=1337, help="sampling seed (the same for every T)")
     p.add_argument("--out", default="out/temperature-study", help="output folder (created if missing)")
     p.set_defaults(func=cmd_temperature_study)

@@ -132,6 +132,9 @@ def corpus_files(path: Path) -> list[Path]:
         raise CorpusError(f"corpus path {path} does not exist")
     if path.is_file():
         return [path]
+    if not path.is_dir():     # /dev/zero, a FIFO: reading it would never end
+        raise CorpusError(f"corpus path {path} is neither an ABC file nor a folder "
+                          "(a device, a FIFO or a socket)")
     files = sorted(p for p in path.rglob("*")
                    if p.suffix.lower() in CORPUS_SUFFIXES and p.is_file()
                    and not any(part.startswith(".") for part in p.relative_to(path).parts))

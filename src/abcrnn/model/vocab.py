@@ -10,8 +10,17 @@ class VocabError(ValueError):
 
 class Vocab:
     def __init__(self, chars: list[str]):
+        """``chars``: distinct single characters (a checkpoint's JSON may hold anything:
+        an entry of two characters could never be written, a repeated one would make
+        encoding and decoding disagree)."""
         self.itos = list(chars)
+        for i, c in enumerate(self.itos):
+            if not isinstance(c, str) or len(c) != 1:
+                raise ValueError(f"vocabulary entry {i} must be one character, got {c!r:.40}")
         self.stoi = {c: i for i, c in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            twice = next(c for i, c in enumerate(self.itos) if self.stoi[c] != i)
+            raise ValueError(f"the vocabulary lists {twice!r} more than once")
 
     @classmethod
     def from_texts(cls, texts: list[str]) -> "Vocab":

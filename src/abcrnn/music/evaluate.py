@@ -4,7 +4,9 @@ ending, novelty and pitch/interval/length statistics.
 * validity - abc2midi writes a MIDI file with at least one note and prints no
   ``Error`` line other than the ``HARMLESS_ERRORS``. abc2midi exits 0 even on
   garbage, so its text is parsed; messages are grouped into categories by
-  ``error_category`` (numbers and quoted text removed).
+  ``error_category`` (numbers and quoted text removed). A run that crashes, passes
+  a limit or exits non-zero, and a tune refused before it runs (tools/screen.py),
+  fail with a category of their own (tools/abc2midi.py).
 * headers  - X, T, M, L, K present, X on the first line, no header-only field
   after K: (the header ends at the first K:, ``abc.header_and_body``).
 * bars     - ``abcbars.bar_report``; the share is bars correct / bars checked.

@@ -8,28 +8,39 @@ Tool chain (each step feeds the next):
 
 Everything is written into a hidden temporary folder inside ``out_dir`` under
 fixed internal names, and only once every requested format exists are the files
-moved to their final names with ``os.replace``. So a failure never leaves half a
-tune's files behind, and hostile titles never reach a command line.
+moved to their final names (files.place: a rename, or written through a device or a
+FIFO, never over one). So a failure never leaves half a tune's files behind, and hostile titles never reach a command line.
+
+Every program runs within ``limits`` (tools/bounded.py: seconds, messages kept,
+bytes of any file, memory), a tune tools/screen.py refuses (directives that read
+files, long play orders) reaches none of them, and audio is made only for music
+that lasts at most ``max_audio_seconds`` (read from the MIDI file first), so a
+60-byte tune that plays for two weeks is refused instead of filling the disk.
 """
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 from abcrnn.notation.tunes import header_and_body, split_abc
 from abcrnn.corpus.read import read_text
+from abcrnn.tools.bounded import Limits, Outcome, run_tool
+from abcrnn.tools.midi import too_long
 from abcrnn.tools.programs import MissingToolError, require_tool, soundfont_path
+from abcrnn.tools.screen import refusal
+from abcrnn.files import place
 
 FORMATS = ("mid", "wav", "mp3", "svg", "pdf", "png", "musicxml")
 SAMPLE_RATE = 44100
 PNG_DPI = 110          # a letter/A4 page at 110 dpi is ~935 px wide: notes readable
 FLUID_GAIN = "0.8"     # fluidsynth's default 0.2 peaks near -25 dBFS for one melody line
 MAX_TITLE_CHARS = 60
+MAX_AUDIO_SECONDS = 20 * 60    # WAV at 44.1 kHz stereo: 212 MB; within Limits().file_bytes
 
 # The programs (and whether the soundfont is needed) for each format, including
 # what the formats it is made from need.
@@ -85,12 +96,11 @@ def unique_stems(tunes: list[str]) -> list[str]:
     return stems
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
-                              errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"{Path(cmd[0]).name} took longer than {timeout:g} s") from None
+def _run(cmd: list[str], cwd: Path, limits: Limits, what: str) -> Outcome:
+    result = run_tool(cmd, cwd, limits)
+    if result.failure:
+        raise RenderError(result.problem(what))
+    return result
 
 
 def _first_error(output: str) -> str:
@@ -101,46 +111,59 @@ def _first_error(output: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _expect(result: subprocess.CompletedProcess, produced: Path, what: str) -> Path:
+def _expect(result: Outcome, produced: Path, what: str, limits: Limits) -> Path:
     # The output file is the only reliable sign of success: abc2midi exits 0 on
     # garbage, and abcm2ps exits 1 on small errors it still renders around.
     if not produced.is_file() or produced.stat().st_size == 0:
-        detail = _first_error(result.stdout + "\n" + result.stderr)
-        raise RenderError(f"{what} failed: {detail}")
+        raise RenderError(f"{what} failed: {_first_error(result.output)}")
+    if produced.stat().st_size > limits.file_bytes:    # RLIMIT_FSIZE should have stopped it
+        raise RenderError(f"{what} wrote more than {limits.file_bytes:,} bytes")
     return produced
 
 
-def _make_mid(work: Path, tools: dict, timeout: float) -> Path:
+def _make_mid(work: Path, tools: dict, limits: Limits) -> Path:
     out = work / "tune.mid"
-    result = _run([tools["abc2midi"], "tune.abc", "-o", out.name], work, timeout)
-    return _expect(result, out, "abc2midi")
+    result = _run([tools["abc2midi"], "tune.abc", "-o", out.name], work, limits, "abc2midi")
+    if result.returncode != 0:      # it gave up, maybe after writing half a file
+        raise RenderError(f"abc2midi stopped with exit status {result.returncode}: "
+                          f"{_first_error(result.output)}")
+    return _expect(result, out, "abc2midi", limits)
 
 
-def _make_wav(work: Path, tools: dict, timeout: float) -> Path:
+def _check_length(mid: Path, max_seconds: float) -> None:
+    problem = too_long(mid.read_bytes(), max_seconds)
+    if problem:
+        raise RenderError(problem)
+
+
+def _make_wav(work: Path, tools: dict, limits: Limits) -> Path:
     out = work / "tune.wav"
     # -n: no MIDI input driver, -i: no interactive shell, -F: render to file as
     # fast as possible; -q keeps the banner out of error messages.
     cmd = [tools["fluidsynth"], "-n", "-i", "-q", "-g", FLUID_GAIN, "-T", "wav",
            "-F", out.name, "-r", str(SAMPLE_RATE), str(tools["soundfont"]), "tune.mid"]
-    return _expect(_run(cmd, work, timeout), out, "fluidsynth")
+    result = _run(cmd, work, limits, "fluidsynth")
+    if "failed to load" in result.output.lower():    # it still writes silence, and exits 0
+        raise RenderError(f"fluidsynth could not load the soundfont: {_first_error(result.output)}")
+    return _expect(result, out, "fluidsynth", limits)
 
 
-def _make_mp3(work: Path, tools: dict, timeout: float) -> Path:
+def _make_mp3(work: Path, tools: dict, limits: Limits) -> Path:
     out = work / "tune.mp3"
     cmd = [tools["lame"], "--quiet", "-V", "4", "tune.wav", out.name]
-    return _expect(_run(cmd, work, timeout), out, "lame")
+    return _expect(_run(cmd, work, limits, "lame"), out, "lame", limits)
 
 
-def _make_svg(work: Path, tools: dict, timeout: float) -> Path:
+def _make_svg(work: Path, tools: dict, limits: Limits) -> Path:
     # -g writes one SVG per tune named <O>001.svg; -S (secure mode) refuses
     # embedded PostScript, which generated text has no business containing.
-    result = _run([tools["abcm2ps"], "-S", "-g", "-O", "tune", "tune.abc"], work, timeout)
-    return _expect(result, work / "tune001.svg", "abcm2ps (SVG)")
+    result = _run([tools["abcm2ps"], "-S", "-g", "-O", "tune", "tune.abc"], work, limits, "abcm2ps")
+    return _expect(result, work / "tune001.svg", "abcm2ps (SVG)", limits)
 
 
-def _make_ps(work: Path, tools: dict, timeout: float) -> Path:
-    result = _run([tools["abcm2ps"], "-S", "-O", "tune.ps", "tune.abc"], work, timeout)
-    return _expect(result, work / "tune.ps", "abcm2ps (PostScript)")
+def _make_ps(work: Path, tools: dict, limits: Limits) -> Path:
+    result = _run([tools["abcm2ps"], "-S", "-O", "tune.ps", "tune.abc"], work, limits, "abcm2ps")
+    return _expect(result, work / "tune.ps", "abcm2ps (PostScript)", limits)
 
 
 def _gs(tools: dict, device: str, extra: list[str], src: str, dst: str) -> list[str]:
@@ -148,27 +171,27 @@ def _gs(tools: dict, device: str, extra: list[str], src: str, dst: str) -> list[
             *extra, f"-sOutputFile={dst}", src]
 
 
-def _make_pdf(work: Path, tools: dict, timeout: float) -> Path:
-    ps = _make_ps(work, tools, timeout)
+def _make_pdf(work: Path, tools: dict, limits: Limits) -> Path:
+    ps = _make_ps(work, tools, limits)
     cmd = _gs(tools, "pdfwrite", [], ps.name, "tune.pdf")
-    return _expect(_run(cmd, work, timeout), work / "tune.pdf", "ghostscript (PDF)")
+    return _expect(_run(cmd, work, limits, "ghostscript"), work / "tune.pdf", "ghostscript (PDF)", limits)
 
 
-def _make_png(work: Path, tools: dict, timeout: float) -> Path:
+def _make_png(work: Path, tools: dict, limits: Limits) -> Path:
     # EPS of the first page, cropped to its bounding box: the preview shows the
     # music, not a mostly white letter page. Anti-aliasing keeps staff lines legible.
-    result = _run([tools["abcm2ps"], "-S", "-E", "-O", "page.eps", "tune.abc"], work, timeout)
+    result = _run([tools["abcm2ps"], "-S", "-E", "-O", "page.eps", "tune.abc"], work, limits, "abcm2ps")
     pages = sorted(work.glob("page*.eps"))
-    _expect(result, pages[0] if pages else work / "page001.eps", "abcm2ps (EPS)")
+    _expect(result, pages[0] if pages else work / "page001.eps", "abcm2ps (EPS)", limits)
     extra = [f"-r{PNG_DPI}", "-dEPSCrop", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4"]
     cmd = _gs(tools, "png16m", extra, pages[0].name, "tune.png")
-    return _expect(_run(cmd, work, timeout), work / "tune.png", "ghostscript (PNG)")
+    return _expect(_run(cmd, work, limits, "ghostscript"), work / "tune.png", "ghostscript (PNG)", limits)
 
 
-def _make_musicxml(work: Path, tools: dict, timeout: float) -> Path:
+def _make_musicxml(work: Path, tools: dict, limits: Limits) -> Path:
     out = work / "tune.musicxml"
-    result = _run([sys.executable, "-m", "abcrnn.music.musicxml", "tune.abc", out.name], work, timeout)
-    return _expect(result, out, "MusicXML (music21)")
+    cmd = [sys.executable, "-m", "abcrnn.music.musicxml", "tune.abc", out.name]
+    return _expect(_run(cmd, work, limits, "music21"), out, "MusicXML (music21)", limits)
 
 
 # In dependency order: a format's inputs are always made before it.
@@ -187,6 +210,7 @@ def find_tools(formats) -> dict:
             tools[name] = require_tool(name)
         if fmt in ("wav", "mp3"):
             tools["soundfont"] = soundfont_path()
+    tools["prlimit"] = require_tool("prlimit")        # every program runs under it
     return tools
 
 
@@ -201,12 +225,16 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 
 def render_tune(abc_text: str, out_dir, formats=FORMATS, stem: str | None = None,
-                timeout: float = 60) -> dict[str, Path]:
+                timeout: float | None = None, limits: Limits | None = None,
+                max_audio_seconds: float = MAX_AUDIO_SECONDS) -> dict[str, Path]:
     """Render one tune to ``out_dir/<stem>.<fmt>`` for each format.
 
-    ``stem`` defaults to ``tune_filename(abc_text, 1)``. Returns {format: path}.
-    Raises MissingToolError before doing anything if a tool is missing, and
-    RenderError (with nothing written to out_dir) if any step fails.
+    ``stem`` defaults to ``tune_filename(abc_text, 1)``. Each program runs within
+    ``limits`` (default ``Limits()``; ``timeout`` overrides its seconds). Returns
+    {format: path}. Raises MissingToolError before doing anything if a tool is
+    missing, and RenderError (with nothing written to out_dir) if the tune is
+    refused, its music lasts longer than ``max_audio_seconds`` when audio is asked
+    for, or any step fails or passes a limit.
     """
     formats = _check_formats(formats)
     if len(split_abc(abc_text)) > 1:
@@ -214,6 +242,11 @@ def render_tune(abc_text: str, out_dir, formats=FORMATS, stem: str | None = None
     stem = stem or tune_filename(abc_text, 1)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", stem) or ".." in stem:
         raise ValueError(f"unsafe file stem {stem!r}")
+    refused = refusal(abc_text)
+    if refused:
+        raise RenderError(f"line {refused[0]}: {refused[1]}")
+    limits = limits or Limits()
+    limits = limits if timeout is None else replace(limits, seconds=timeout)
     tools = find_tools(formats)
     wanted = set(formats).union(*(_INPUTS.get(f, set()) for f in formats))
     out_dir = Path(out_dir)
@@ -222,15 +255,21 @@ def render_tune(abc_text: str, out_dir, formats=FORMATS, stem: str | None = None
     with tempfile.TemporaryDirectory(prefix=".render-", dir=out_dir) as tmp:
         work = Path(tmp)
         (work / "tune.abc").write_text(abc_text.rstrip("\n") + "\n", encoding="utf-8")
-        made = {fmt: make(work, tools, timeout) for fmt, make in _STEPS if fmt in wanted}
+        made = {}
+        for fmt, make in _STEPS:
+            if fmt in wanted:
+                if fmt == "wav":          # before fluidsynth writes a byte of it
+                    _check_length(made["mid"], max_audio_seconds)
+                made[fmt] = make(work, tools, limits)
         final = {}
         for fmt in formats:
             final[fmt] = out_dir / f"{stem}.{fmt}"
-            os.replace(made[fmt], final[fmt])
+            place(made[fmt], final[fmt])        # files.py: never over a device or a FIFO
     return final
 
 
-def render_file(path_or_text, out_dir, formats=FORMATS, timeout: float = 60) -> list[dict]:
+def render_file(path_or_text, out_dir, formats=FORMATS, timeout: float | None = None,
+                limits: Limits | None = None) -> list[dict]:
     """Render every tune of an ABC file (a path, or the ABC text itself).
 
     Returns one {format: path} dict per tune, in file order. Stops at the first
@@ -244,7 +283,8 @@ def render_file(path_or_text, out_dir, formats=FORMATS, timeout: float = 60) -> 
     results = []
     for tune, stem in zip(tunes, unique_stems(tunes)):
         try:
-            results.append(render_tune(tune, out_dir, formats, stem=stem, timeout=timeout))
+            results.append(render_tune(tune, out_dir, formats, stem=stem, timeout=timeout,
+                                       limits=limits))
         except MissingToolError:
             raise  # not the tune's fault: the message is already complete
         except RenderError as e:

@@ -83,6 +83,7 @@ def sample_guided(net: Net, vocab, prime: str, max_len: int, how, form=None):
             v, text = verdicts[i], g.rows[b].text
             if v == KEEP and (text.endswith(END) or len(text) - n_prime >= max_len):
                 ended[b], busy[i] = text.endswith(END), False
+                net.finished += 1
             elif v in (BAR, LINE):                    # back to the mark: its saved place
                 key = "line" if v == LINE else "bar"
                 marks[key].restore(i, net)

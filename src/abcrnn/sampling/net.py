@@ -44,6 +44,9 @@ def put(state, rows, values):
             s[:, rows] = v
 
 
+PROGRESS_EVERY = 100      # steps between progress calls (a step is ~0.1-10 ms)
+
+
 class Net:
     """``last`` (B, V): logits of the next character of every row (the cache mixed in)."""
 
@@ -51,6 +54,9 @@ class Net:
     def __init__(self, model, prime_ids: list[int], rows: int, device, fast: bool = True,
                  cache: CacheConfig | None = None, deadline: float | None = None):
         self.deadline, self.model = deadline, model
+        # progress(finished, rows) every PROGRESS_EVERY steps, if set; the sampling
+        # loops count the finished tunes
+        self.progress, self.finished, self.rows, self.steps = None, 0, rows, 0
         use_cache = cache is not None and cache.lam > 0
         x = torch.tensor(prime_ids, device=device).repeat(rows, 1)           # (B, P)
         self.x = x
@@ -71,6 +77,9 @@ class Net:
         """Every row reads its character ids[b] (B,)."""
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise GenerationTimeout("generation ran past its deadline")
+        self.steps += 1
+        if self.progress is not None and self.steps % PROGRESS_EVERY == 0:
+            self.progress(self.finished, self.rows)
         if self.cache is not None:
             self.cache.push(self.h, ids)          # the pair (output that predicted it, it)
         logits, self.state, h = self.step_fn(ids, self.state)

@@ -20,10 +20,19 @@ MAX_LEN_CAP = 20_000     # characters per tune
 NUM_TUNES_CAP = 1_000    # tunes per batch
 
 
+# logits / temperature in float32 stays finite for logits up to ~1e32 * MIN_TEMPERATURE;
+# below it sampling is greedy in all but name, and 0 says so.
+MIN_TEMPERATURE = 1e-6
+
+
 def check_params(temperature: float, top_k: int, top_p: float, max_len: int, num_tunes: int) -> None:
     """Raise ValueError with a user-facing message for any out-of-range setting."""
     if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0):
         raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature}")
+    if 0 < temperature < MIN_TEMPERATURE:
+        raise ValueError(f"temperature {temperature:g} is too small to sample with (logits divided by "
+                         f"it overflow); use at least {MIN_TEMPERATURE:g}, or 0 for always the "
+                         "likeliest character")
     if top_k < 0:
         raise ValueError(f"top-k must be >= 0 (0 = off), got {top_k}")
     if not (0 < top_p <= 1):
@@ -47,7 +56,7 @@ def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int = 1337,
            device: str | torch.device = "cpu", *, guide: bool, fast: bool = True,
            stop_at_end: bool = True, deadline: float | None = None,
-           cache: CacheConfig | None = None, form=None) -> list[Generated]:
+           cache: CacheConfig | None = None, form=None, progress=None) -> list[Generated]:
     """Sample ``num_tunes`` continuations of ``prime`` in one batch; row b draws from its
     own random stream seeded ``seed + b`` (draw.Streams).
 
@@ -59,18 +68,24 @@ def sample(model: CharRNN, vocab: Vocab, prime: str = START, num_tunes: int = 1,
     ``deadline`` (a time.monotonic() value) stops a generation that runs past it with
     GenerationTimeout. ``fast=False`` steps through ``model.forward`` (the reference
     path). ``stop_at_end=False`` (plain sampling only) always draws ``max_len``
-    characters, for fixed-size benchmarks.
+    characters, for fixed-size benchmarks. ``progress(finished, num_tunes)`` is called
+    every few steps (net.PROGRESS_EVERY) and once at the end.
     """
     check_params(temperature, top_k, top_p, max_len, num_tunes)
     prime = full_prime(prime)
     prime_ids = vocab.encode(prime)           # raises VocabError naming unknown characters
     model.eval()
     net = Net(model, prime_ids, num_tunes, device, fast, cache, deadline)
+    net.progress = progress
     how = (temperature, top_k, top_p, Streams(seed, num_tunes, device))
     if guide:
         from abcrnn.sampling.guided import sample_guided
-        return sample_guided(net, vocab, prime, max_len, how, form)
-    return _sample_plain(net, vocab, prime, max_len, how, stop_at_end)
+        made = sample_guided(net, vocab, prime, max_len, how, form)
+    else:
+        made = _sample_plain(net, vocab, prime, max_len, how, stop_at_end)
+    if progress is not None:
+        progress(num_tunes, num_tunes)
+    return made
 
 
 def _sample_plain(net: Net, vocab, prime, max_len, how, stop_at_end: bool = True) -> list[Generated]:
@@ -94,6 +109,7 @@ def _sample_plain(net: Net, vocab, prime, max_len, how, stop_at_end: bool = True
             just = (seq[:, t:t + n_end] == end_ids).all(1) & ~done        # (B,)
             lengths[just] = t + 1
             done |= just
+            net.finished = int(done.sum())
             if bool(done.all()):
                 break
         net.feed(nxt)

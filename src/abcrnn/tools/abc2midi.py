@@ -6,17 +6,28 @@ line appears except the ``HARMLESS_ERRORS`` (they concern metadata abc2midi
 does not need to play the tune; they are listed in reports, not counted).
 This is the one definition of validity: evaluation, corpus cleaning and the
 sampling guide all use it.
+
+abc2midi runs within the bounds of tools/bounded.py (time, messages kept, file
+size, memory), and a tune tools/screen.py refuses (file directives, long play
+orders) is not run at all. When abc2midi is stopped by a limit or a signal, or
+gives up with a non-zero exit status (it does after writing half a MIDI file, e.g.
+"file runaway"), its messages and file are dropped and one ``Error`` line says what
+happened: the tune is invalid with a category of its own, whatever it printed.
 """
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from abcrnn.tools.bounded import Limits, run_tool
+from abcrnn.tools.screen import refusal
+
 TIMEOUT = 10.0           # seconds per tune
+# abc2midi gives up by itself past a 500 kB MIDI file and needs ~12 MB of memory.
+LIMITS = Limits(seconds=TIMEOUT, output_bytes=1 << 20, file_bytes=16 << 20, memory_bytes=512 << 20)
 # category (see error_category) -> why it does not count
 HARMLESS_ERRORS = {
     "Hornpipe must be in N/N or N/N time": "R:Hornpipe asks abc2midi for swing; R: is free text for us",
@@ -43,7 +54,8 @@ def error_category(message: str) -> str:
     msg = re.sub(r'"[^"]*"', '"…"', message)
     msg = re.sub(r"'[^']{2,}'", "'…'", msg)          # keeps '!' or '+' (single characters)
     msg = re.sub(r"^(Unrecognized character:).*", r"\1 …", msg)
-    return " ".join(re.sub(r"\d+", "N", msg).split())
+    # numbers go, but not the 2 of "abc2midi", which names the program in our own lines
+    return " ".join(re.sub(r"(?<!abc)\d+", "N", msg).split())
 
 
 @dataclass
@@ -76,19 +88,25 @@ def parse_abc2midi(output: str) -> tuple[list[str], list[str]]:
     return errors, harmless
 
 
-def run_abc2midi(tune: str, timeout: float = TIMEOUT, options: tuple = ()) -> tuple[str, bytes | None]:
-    """abc2midi's messages and the MIDI file it wrote (None if none)."""
+def run_abc2midi(tune: str, timeout: float | None = None, options: tuple = (),
+                 limits: Limits = LIMITS) -> tuple[str, bytes | None]:
+    """abc2midi's messages and the MIDI file it wrote (None if none); see the module
+    docstring for tunes refused or stopped. ``timeout`` overrides ``limits.seconds``."""
     exe = abc2midi_path()
+    refused = refusal(tune)
+    if refused:
+        return f"Error in line-char {refused[0]}-0 : {refused[1]}", None
+    limits = limits if timeout is None else replace(limits, seconds=timeout)
     with tempfile.TemporaryDirectory(prefix="abcrnn-abc2midi-") as tmp:
         src, out = Path(tmp) / "tune.abc", Path(tmp) / "tune.mid"
         src.write_text(tune + "\n", encoding="utf-8", errors="replace")
-        try:
-            proc = subprocess.run([exe, str(src), "-o", str(out), *options], cwd=tmp,
-                                  capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            return "Error: abc2midi timed out", None
-        text = (proc.stdout + proc.stderr).decode("utf-8", errors="replace")
-        return text, (out.read_bytes() if out.exists() and out.stat().st_size else None)
+        result = run_tool([exe, src.name, "-o", out.name, *options], Path(tmp), limits)
+        if result.failure:
+            return f"Error: {result.problem('abc2midi')}", None
+        if result.returncode != 0:
+            last = next((ln.strip() for ln in reversed(result.output.splitlines()) if ln.strip()), "")
+            return f"Error: abc2midi stopped with exit status {result.returncode}: {last[:100]}", None
+        return result.output, (out.read_bytes() if out.exists() and out.stat().st_size else None)
 
 
 @dataclass

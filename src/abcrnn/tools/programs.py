@@ -1,5 +1,6 @@
-"""The external programs abcrnn runs (abc2midi, abcm2ps, fluidsynth, lame, gs):
-where they are, which Debian package has each, and the General MIDI soundfont."""
+"""The external programs abcrnn runs (abc2midi, abcm2ps, fluidsynth, lame, gs, and
+prlimit, which runs each within its limits): where they are, which Debian package
+has each, and the General MIDI soundfont."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 SOUNDFONT_ENV = "ABCRNN_SOUNDFONT"
 # Which Debian package provides each external program.
 PACKAGES = {"abc2midi": "abcmidi", "abcm2ps": "abcm2ps", "fluidsynth": "fluidsynth",
-            "gs": "ghostscript", "lame": "lame"}
+            "gs": "ghostscript", "lame": "lame", "prlimit": "util-linux"}
 
 
 class MissingToolError(RuntimeError):

@@ -115,7 +115,7 @@ class TrainConfig:
         yield self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"
         for name in ("seed", "split_seed"):
             v = getattr(self, name)
-            yield v is None or (isinstance(v, int) and 0 <= v < 2**63), f"{name} must be a whole number >= 0"
+            yield v is None or (isinstance(v, int) and 0 <= v < 2**63), f"{name} must be a whole number from 0 to {2**63 - 1}"
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         """The shape of the model these settings train, for a vocabulary of this size."""

@@ -21,6 +21,7 @@ import torch
 
 from abcrnn.training import ddp
 from abcrnn.files import atomic_write
+from abcrnn.training.runfolder import claim
 from abcrnn.training.config import TrainConfig  # also re-exported: its home before config.py
 from abcrnn.model.tuneset import TuneSet
 from abcrnn.training.ddp import rank_weighted
@@ -93,19 +94,27 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self._old)
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set | None = None) -> dict:
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set | None = None,
+          overwrite: bool = False) -> dict:
     """Train and return the final meta (history, best val loss, why it stopped...).
 
     Ctrl-C stops after the current step, which is checkpointed, then raises
     KeyboardInterrupt with a message that says where (see _CtrlC). A loss that is
     not a number stops the run with an error; its last good checkpoint stays.
     With ``resume``, ``given`` names the settings asked for now (the rest go on as
-    saved; training/resume.py says which may change)."""
+    saved; training/resume.py says which may change). The run holds its folder's
+    lock throughout; a run already there needs ``resume`` or ``overwrite``
+    (training/runfolder.py)."""
+    with claim(cfg.out, resume, overwrite, say=lambda line: _say(progress, line)) as folder:
+        return _train(cfg, resume, progress, given, folder)
+
+
+def _train(cfg: TrainConfig, resume: bool, progress: bool, given: set | None, folder) -> dict:
     set_threads(cfg.threads)
     run = Run(cfg, resume, given)
     cfg, model, opt, out = run.cfg, run.ddp, run.opt, run.out
     if run.rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+        folder.ensure()                      # made and locked before the first write
         atomic_write(out / "split.json", json.dumps(run.split))
         _say(progress, run.recipe or "", *(f"--resume: {k} {v[0]} -> {v[1]}" for k, v in run.changes.items()))
     amp = torch.autocast("cuda", torch.bfloat16) if run.device.type == "cuda" else nullcontext()

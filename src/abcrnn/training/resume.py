@@ -11,6 +11,10 @@ line; the changes made are returned, printed and kept in the checkpoint's
 ``resumes`` record."""
 from __future__ import annotations
 
+from dataclasses import fields
+
+from abcrnn.model.schema import CheckpointError
+
 FIXED = ("corpus", "cell", "hidden_size", "num_layers", "embed_size", "val_frac", "split_seed",
          "seed", "clean", "augment_keys")
 
@@ -49,3 +53,30 @@ def _same_corpus(a: str, b: str) -> bool:
     from abcrnn.resources import bundled_corpus
     norm = {"": str(bundled_corpus())}
     return norm.get(a, a) == norm.get(b, b)
+
+
+KINDS = {bool: "true or false", str: "text", int: "a whole number", float: "a number"}
+
+
+def check_saved(path, saved: dict, model) -> None:
+    """The settings a checkpoint recorded (``train_config``), which a resumed run goes on
+    with: each of its setting's type, valid together (TrainConfig's own checks), and of
+    the shape of the model beside them (``model``, its ModelConfig). A damaged one is
+    refused here, naming the file, rather than surfacing later in the run."""
+    from abcrnn.training.config import TrainConfig
+    for f in fields(TrainConfig):
+        kind, value = f.metadata["type"], saved.get(f.name)
+        if value is None and (f.name not in saved or f.default is None):
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (isinstance(value, kind) if kind in (bool, str) else
+                number if kind is float else number and isinstance(value, int)):
+            raise CheckpointError(f"{path}: train_config.{f.name} must be {KINDS[kind]}, got {value!r:.40}")
+    try:
+        TrainConfig.from_dict(saved)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: train_config is invalid: {e}") from None
+    for name in ("cell", "hidden_size", "num_layers", "embed_size"):
+        if saved.get(name) is not None and saved[name] != getattr(model, name):
+            raise CheckpointError(f"{path}: train_config.{name} is {saved[name]!r:.40} but the "
+                                  f"model_config's is {getattr(model, name)!r}")

@@ -19,7 +19,7 @@ from abcrnn.model.device import pick_device
 from abcrnn.notation.tunes import wrap
 from abcrnn.corpus.profile import profile
 from abcrnn.training import ddp, recipe
-from abcrnn.training.resume import merge as resume_merge
+from abcrnn.training.resume import check_saved, merge as resume_merge
 from abcrnn.model.checkpoint import CheckpointError, load_checkpoint, optimizer_tensors, restore_optimizer, save_checkpoint
 from abcrnn.files import atomic_write
 from abcrnn.corpus.cache import encoded_corpus
@@ -154,11 +154,13 @@ class Run:
         path = self.out / "last.json"
         if not path.is_file():
             raise CheckpointError(f"--resume: no checkpoint at {path}")
-        return load_checkpoint(path, with_resume=True)
+        old = load_checkpoint(path, with_resume=True)      # every field and tensor checked
+        check_saved(path, old[2]["train_config"], old[0].config)
+        return old
 
     def _restore(self, doc: dict, tensors: dict):
         restore_optimizer(self.opt, {k: v for k, v in tensors.items() if k.startswith("state.")},
-                          doc["resume"]["optimizer"])
+                          doc["resume"]["optimizer"], where=str(self.out / "last.json"))
         torch.set_rng_state(tensors["rng.torch"])
         if self.rank == 0:
             self.gen.set_state(tensors["rng.gen.0"])

@@ -8,7 +8,6 @@ stray external URL fails loudly in development instead of leaking requests.
 """
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -18,21 +17,22 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abcrnn import __version__
-from abcrnn.web import schemas
-from abcrnn.web.service import FORMS, KEYS, LENGTHS, METERS, RHYTHMS, ApiError, Composer, Renderer
 from abcrnn.resources import web_static
-from abcrnn.web.assets import VENDOR, vendor_file
 from abcrnn.tools.programs import MissingToolError
-from abcrnn.web.soundfont import GM_NAMES, MANIFEST, make_soundfont, samples_dir
+from abcrnn.web.assets import VENDOR, vendor_file
+from abcrnn.web.models import Shelf
+from abcrnn.web.renderer import Renderer
+from abcrnn.web.routes import api_routes
+from abcrnn.web.service import ApiError, Studio
+from abcrnn.web.soundfont import (DEFAULT_INSTRUMENT, GM_NAMES, INSTRUMENTS, make_soundfonts,
+                                  rendered, samples_dir)
 
 MAX_BODY = 64 * 1024                    # bytes; the largest valid body is ~21 KB
-MEDIA = {"mid": "audio/midi", "mp3": "audio/mpeg", "wav": "audio/wav",
-         "musicxml": "application/vnd.recordare.musicxml+xml"}
 _NOTE_FILE = re.compile(r"[A-G]b?[0-9]\.mp3")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
        "style-src 'self' 'unsafe-inline'; script-src 'self'{extra}; connect-src 'self'; "
@@ -40,32 +40,35 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; 
 
 
 def sound_instrument() -> str | None:
-    """The instrument whose note samples exist, or None (sound unavailable)."""
-    try:
-        name = json.loads((samples_dir() / MANIFEST).read_text())["instrument"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return name if (samples_dir() / f"{name}-mp3").is_dir() else None
+    """The default instrument if its note samples exist, or None (sound unavailable)."""
+    return DEFAULT_INSTRUMENT if rendered(samples_dir(), DEFAULT_INSTRUMENT) else None
+
+
+def missing_samples() -> list[str]:
+    """The instruments the page offers whose note samples are not made yet."""
+    return [gm for _, gm in INSTRUMENTS if not rendered(samples_dir(), gm)]
 
 
 _SAMPLES_LOCK = threading.Lock()
 
 
 def _render_samples() -> None:
-    """make_soundfont() for the server, saying in one line what happened (never raises)."""
+    """make_soundfonts() for the server, saying in one line what happened (never raises)."""
     with _SAMPLES_LOCK:              # two apps in one process render once
-        if sound_instrument() is not None:
+        missing = missing_samples()
+        if not missing:
             return
-        print(f"abcrnn: rendering the player's note samples into {samples_dir()} (once; ~20 s)",
-              file=sys.stderr)
+        print(f"abcrnn: rendering the player's note samples into {samples_dir()} (once; "
+              f"about 9 s of CPU for each of {len(missing)} instruments, two at a time)", file=sys.stderr)
         try:
-            make_soundfont()
+            make_soundfonts(instruments=missing)
         except (MissingToolError, OSError, ValueError, subprocess.SubprocessError) as e:
             print(f"abcrnn: the page will play no sound: {e}", file=sys.stderr)
 
 
-def _error(status: int, message: str, detail: object = None) -> JSONResponse:
-    return JSONResponse({"error": message, "detail": jsonable_encoder(detail)}, status_code=status)
+def _error(status: int, message: str, detail: object = None, close: bool = False) -> JSONResponse:
+    return JSONResponse({"error": message, "detail": jsonable_encoder(detail)}, status_code=status,
+                        headers={"Connection": "close"} if close else None)
 
 
 def _summary(errors) -> str:
@@ -95,6 +98,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_req, exc: StarletteHTTPException):
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI answers a body that json cannot parse for its depth (an array
+            # nested a thousand deep) with a bare 400; it is invalid JSON like any other.
+            errors = [{"loc": ["body"], "msg": "nested too deeply", "type": "json_invalid"}]
+            return _error(422, "the body is not valid JSON (nested too deeply)", errors)
         return _error(exc.status_code, str(exc.detail))
 
 
@@ -102,11 +110,18 @@ def _install_middleware(app: FastAPI) -> None:
     @app.middleware("http")
     async def guard(request: Request, call_next):
         # Refuse big bodies before reading them; a body sent without a length
-        # (chunked) is refused too, since no client of this API needs one.
+        # (chunked) is refused too, since no client of this API needs one. A request
+        # with both a length and Transfer-Encoding is refused at once: the HTTP parser
+        # reads the body as chunks (RFC 9112, 6.3), so a body that is not chunked left
+        # the request waiting for chunks until the client gave up. The connection is
+        # closed after these answers, since their body is never read.
+        length = request.headers.get("content-length")
+        if "transfer-encoding" in request.headers and length is not None:
+            return _error(400, "send either Content-Length or Transfer-Encoding, not both",
+                          close=True)
         if request.method in ("POST", "PUT", "PATCH"):
-            length = request.headers.get("content-length")
             if length is None or not length.isdigit():
-                return _error(411, "send the body with a Content-Length header")
+                return _error(411, "send the body with a Content-Length header", close=True)
             if int(length) > MAX_BODY:
                 return _error(413, f"request body over {MAX_BODY // 1024} KiB")
         response = await call_next(request)
@@ -130,14 +145,14 @@ def _file_route(app: FastAPI) -> None:
 
     @app.get("/soundfont/{folder}/{note}", include_in_schema=False)
     def note_sample(folder: str, note: str):
-        # abcjs asks for <instrument>-mp3/<Name>.mp3. Only one instrument is
-        # rendered; a tune that asks for another (%%MIDI program) gets that one
-        # rather than silence.
+        # abcjs asks for <instrument>-mp3/<Name>.mp3. An instrument whose samples are
+        # not made (a tune's own %%MIDI program, or one still rendering) gets the
+        # default one's rather than silence.
         inst = folder.removesuffix("-mp3")
         if not folder.endswith("-mp3") or inst not in GM_NAMES + ["percussion"] \
                 or not _NOTE_FILE.fullmatch(note):
             raise ApiError(404, "no such note sample")
-        have = sound_instrument()
+        have = inst if rendered(samples_dir(), inst) else sound_instrument()
         if have is None:
             raise ApiError(404, "note samples are not rendered: run "
                                 "`python -m abcrnn.web.soundfont`")
@@ -163,77 +178,28 @@ def _file_route(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=web_static()), name="static")
 
 
-def _api_routes(app: FastAPI, composer: Composer, renderer: Renderer) -> None:
-    errors = {422: {"model": schemas.Error}, 503: {"model": schemas.Error}}
-
-    @app.get("/api/health", response_model=schemas.Health, tags=["status"])
-    def health():
-        meta = composer.meta
-        return schemas.Health(
-            status="ok", model=composer.path.name, steps=int(meta.get("step", 0)),
-            parameters=int(meta.get("num_params", 0)), vocab_size=len(composer.vocab),
-            best_val_loss=meta.get("best_val_loss"),
-            sheet_music=vendor_file("abcjs-basic-min.js").is_file(),
-            sound=sound_instrument() is not None)
-
-    @app.get("/api/options", response_model=schemas.Options, tags=["compose"])
-    def options():
-        """Header values the page offers, each marked usable if the model knows its characters."""
-        inst = sound_instrument()
-        return schemas.Options(
-            meters=composer.choices("M", METERS), keys=composer.choices("K", KEYS),
-            lengths=composer.choices("L", LENGTHS), rhythms=composer.choices("R", RHYTHMS),
-            forms=FORMS, instrument=inst,
-            program=GM_NAMES.index(inst) if inst else None,
-            limits={"max_len": schemas.MAX_LEN_MAX, "num_tunes": schemas.NUM_TUNES_MAX,
-                    "prime": schemas.PRIME_MAX, "abc": schemas.ABC_MAX, "seed": schemas.SEED_MAX})
-
-    @app.post("/api/generate", response_model=schemas.GenerateResponse, responses=errors,
-              tags=["compose"])
-    async def generate(req: schemas.GenerateRequest):
-        """Compose tunes, one generation at a time: requests wait for their turn
-        (503 "busy" after a few minutes, or when very many are waiting)."""
-        return await composer.generate_queued(req)
-
-    def file_response(abc: str, fmt: str) -> Response:
-        data, name = renderer.render(abc, fmt)
-        return Response(data, media_type=MEDIA[fmt],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-    file_doc = {200: {"content": {m: {} for m in MEDIA.values()}, "description": "the file"}}
-
-    @app.post("/api/midi", response_class=Response, responses=errors | file_doc, tags=["render"])
-    def midi(req: schemas.RenderRequest):
-        """A MIDI file of one ABC tune (abc2midi)."""
-        return file_response(req.abc, "mid")
-
-    @app.post("/api/musicxml", response_class=Response, responses=errors | file_doc, tags=["render"])
-    def musicxml(req: schemas.RenderRequest):
-        """A MusicXML file of one ABC tune, for MuseScore and other notation editors (music21)."""
-        return file_response(req.abc, "musicxml")
-
-    @app.post("/api/audio", response_class=Response, responses=errors | file_doc, tags=["render"])
-    def audio(req: schemas.AudioRequest):
-        """An MP3 or WAV of one ABC tune (abc2midi, fluidsynth with the GM soundfont, lame)."""
-        return file_response(req.abc, req.format)
-
-
-def create_app(model_path, device: str = "cpu", render_samples: bool = True) -> FastAPI:
-    """The app, with the model at ``model_path`` loaded once (CheckpointError if it can't be).
+def create_app(model_path=None, device: str = "cpu", render_samples: bool = True,
+               loaded_max: int | None = None) -> FastAPI:
+    """The app, serving the model at ``model_path`` (None: the shipped one), or several: a
+    list of model folders or folders of runs, the first model the default (models.py;
+    CheckpointError if one cannot be read, or the default cannot be loaded).
 
     Without note samples in the user cache (a wheel installed anywhere, a fresh cache)
     they are rendered in the background on first use (``render_samples``): the page
     plays once they are there (/api/health says ``sound``)."""
-    composer, renderer = Composer(model_path, device), Renderer()
-    if render_samples and sound_instrument() is None:
+    from abcrnn.resources import shipped_model
+    paths = model_path if isinstance(model_path, (list, tuple)) else [model_path or shipped_model()]
+    shelf = Shelf(paths, device, **({"loaded_max": loaded_max} if loaded_max else {}))
+    studio, renderer = Studio(shelf), Renderer(GM_NAMES.index(DEFAULT_INSTRUMENT))
+    if render_samples and missing_samples():
         threading.Thread(target=_render_samples, name="note-samples", daemon=True).start()
     app = FastAPI(title="abcrnn", version=__version__, docs_url=None, redoc_url=None,
                   description="Compose folk tunes in ABC notation with a character-level RNN, "
                               "and render them to MIDI or audio. Errors are JSON: "
                               "`{\"error\": message, \"detail\": ...}`.")
-    app.state.composer = composer
+    app.state.studio, app.state.composer = studio, shelf.default
     _install_handlers(app)
     _install_middleware(app)
-    _api_routes(app, composer, renderer)
+    api_routes(app, studio, renderer)
     _file_route(app)
     return app

@@ -1,245 +1,150 @@
 // The composer page: settings -> /api/generate -> sheet music (abcjs) beside
-// editable ABC; playback with abcjs's synth from locally served note samples.
-"use strict";
+// editable ABC; every tune has a permalink that makes it again.
+import { $, api, setStatus, field } from "./util.js";
+import * as tunes from "./tunes.js";
+import { render, check, clearWarnings, needsRedraw, selectLine } from "./sheet.js";
+import { player, stop, choice, wirePlayer } from "./player.js";
+import { applySettings, formRequest, loadOptions, wireSettings } from "./settings.js";
 
-const $ = (id) => document.getElementById(id);
-const SEED_MAX = 4294967295;
-const STORE = "abcrnn-tunes";           // sessionStorage: the list survives a reload
-const state = { tunes: [], current: -1, visual: null, synth: null, timer: null,
-                playing: false, program: 40, audio: null };
+const TOOLS = ["play", "dl-abc", "dl-midi", "dl-audio", "dl-musicxml"];
+let busy = false;
 
-function randomSeed() {
-  const a = new Uint32Array(1);
-  crypto.getRandomValues(a);
-  return a[0];
+// --- generating -------------------------------------------------------------
+
+function showNotes(notes) {
+  const box = $("notes");
+  box.hidden = !(notes && notes.length);
+  box.replaceChildren(...(notes || []).map((n) => {
+    const li = document.createElement("li");
+    li.textContent = n;
+    return li;
+  }));
 }
 
-function setStatus(text, isError = false) {
-  const el = $("status");
-  el.textContent = text;
-  el.classList.toggle("error", isError);
-}
-
-async function api(path, body) {
-  const opts = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const res = await fetch(path, opts);
-  if (!res.ok) {
-    let msg = `${res.status} ${res.statusText}`;
-    try { msg = (await res.json()).error || msg; } catch (_) { /* not JSON */ }
-    throw new Error(msg);
-  }
-  return res;
-}
-
-// --- settings -------------------------------------------------------------
-
-function fillSelect(select, choices, anyLabel) {
-  select.replaceChildren(new Option(anyLabel, ""));
-  for (const c of choices) {
-    const opt = new Option(c.available ? c.value : `${c.value} (not in this model)`, c.value);
-    opt.disabled = !c.available;      // the model has never seen one of its characters
-    select.append(opt);
-  }
-}
-
-async function loadOptions() {
-  const [opts, health] = await Promise.all([
-    api("/api/options").then((r) => r.json()), api("/api/health").then((r) => r.json())]);
-  fillSelect($("meter"), opts.meters, "any");
-  fillSelect($("key"), opts.keys, "any");
-  fillSelect($("length"), opts.lengths, "any");
-  fillSelect($("rhythm"), opts.rhythms, "any");
-  $("form").replaceChildren(...opts.forms.map((f) => new Option(
-    { folk: "folk (parts of 8 bars, home on the tonic)", free: "free (the model's own)" }[f] || f, f)));
-  if (opts.program !== null) state.program = opts.program;
-  const k = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${Math.round(n / 1e3)}k`);
-  $("model-info").textContent = `model ${health.model} · ${k(health.parameters)} parameters · ${health.steps} steps`;
-  if (!health.sound) $("play").title = "Note samples are missing: run python -m abcrnn.web.soundfont";
-}
-
-function setLock(locked) {
-  const btn = $("seed-lock");
-  btn.setAttribute("aria-pressed", String(locked));
-  btn.title = locked ? "Locked: every Generate reuses this seed. Click to unlock."
-                     : "Unlocked: a new seed for each tune. Click to keep this seed.";
-  $("shackle").setAttribute("d", locked ? "M8 11V7a4 4 0 0 1 8 0v4" : "M8 11V7a4 4 0 0 1 7.5-2");
-}
-
-function request() {
-  const locked = $("seed-lock").getAttribute("aria-pressed") === "true";
-  let seed = Number.parseInt($("seed").value, 10);
-  if (!locked || !(seed >= 0 && seed <= SEED_MAX)) seed = randomSeed();
-  $("seed").value = seed;
-  const body = { temperature: Number($("temperature").value), seed,
-                 num_tunes: Number($("num-tunes").value) || 1, max_len: Number($("max-len").value) || 2000,
-                 prime: $("prime").value, guide: $("guide").checked };
-  for (const f of ["meter", "key", "length", "rhythm", "form"]) if ($(f).value) body[f] = $(f).value;
-  const title = $("title").value.trim();
-  if (title) body.title = title;
-  return body;
-}
-
-async function generate(event) {
-  event.preventDefault();
-  const body = request();
-  const btn = $("generate");
-  btn.disabled = true;
+/** Asks the server for ``body``'s tunes. ``how`` is "push" (a new page state
+ * the Back button returns from), "replace" (the URL already asks for it) or
+ * "none" (Back/Forward brought us here). */
+async function generate(body, how = "push") {
+  if (busy) return;
+  busy = true;
+  $("generate").disabled = true;
   setStatus("Composing…");
   try {
     const data = await (await api("/api/generate", body)).json();
-    for (const t of data.tunes) addTune(t.abc, { ...body, seed: data.seed, ended: t.ended });
-    select(state.tunes.length - data.tunes.length);
+    let first = -1;
+    data.tunes.forEach((t, n) => {
+      // Each tune's own seed: num_tunes=1 with it makes this tune again.
+      const seed = t.seed ?? (n === 0 ? data.seed : undefined);
+      const i = tunes.add(t.abc, { ...body, num_tunes: 1, seed }, t.ended, data.notes || []);
+      if (first < 0) first = i;
+    });
+    $("seed").value = tunes.entry(first).settings.seed;
+    const link = tunes.permalink(tunes.entry(first).settings);
+    if (how === "push" && link !== location.pathname + location.search) history.pushState(null, "", link);
+    if (how === "replace") history.replaceState(null, "", link);
+    select(first, { restore: false, focus: true });
     setStatus(`Composed in ${data.seconds.toFixed(1)} s` +
               (data.tunes.every((t) => t.ended) ? "" : " (cut at the length limit)"));
   } catch (err) {
     setStatus(err.message, true);
   } finally {
-    btn.disabled = false;
+    busy = false;
+    $("generate").disabled = false;
   }
 }
 
-// --- the tune list --------------------------------------------------------
+// --- showing a tune -------------------------------------------------------------
 
-function field(abc, name) {
-  const m = abc.match(new RegExp(`^${name}:\\s*(.*)$`, "m"));
-  return m ? m[1].trim() : "";
+const handlers = {
+  select: (i) => {
+    select(i, { restore: true });
+    const link = tunes.permalink(tunes.entry(i).settings);
+    if (link !== location.pathname + location.search) history.pushState(null, "", link);
+  },
+  remove: (i) => {
+    flushEdit();
+    const wasCurrent = i === tunes.store.current;
+    tunes.remove(i);
+    if (!tunes.store.list.length) { empty(); return; }
+    if (wasCurrent) select(Math.max(0, Math.min(i, tunes.store.list.length - 1)), { restore: false });
+    else tunes.draw(handlers);
+  },
+  version: (i, n) => {
+    flushEdit();
+    tunes.entry(i).shown = n;
+    tunes.save();
+    select(i, { restore: false });
+  },
+};
+
+/** Focus on the new tune and, when it is out of sight (a phone, where the form
+ * comes first), scroll it into view. */
+function focusTune() {
+  $("sheet").focus({ preventScroll: true });
+  const top = $("tune").getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.3) $("tune").scrollIntoView({ block: "start" });
 }
 
-function addTune(abc, settings) {
-  state.tunes.push({ abc, settings, made: new Date().toLocaleTimeString([], { timeStyle: "short" }) });
-  save();
-}
-
-function save() {
-  try { sessionStorage.setItem(STORE, JSON.stringify(state.tunes)); } catch (_) { /* full or off */ }
-}
-
-function drawHistory() {
-  const list = $("history");
-  if (!state.tunes.length) return;
-  list.replaceChildren(...state.tunes.map((t, i) => {
-    const li = document.createElement("li");
-    const btn = document.createElement("button");
-    btn.type = "button";
-    btn.className = i === state.current ? "current" : "";
-    const title = document.createElement("span");
-    title.className = "title";
-    title.textContent = field(t.abc, "T") || `Tune ${i + 1}`;
-    const meta = document.createElement("span");
-    meta.className = "meta muted";
-    const parts = [field(t.abc, "M"), field(t.abc, "K"), `seed ${t.settings.seed}`,
-                   `t ${Number(t.settings.temperature).toFixed(2)}`, t.made];
-    meta.textContent = parts.filter(Boolean).join(" · ");
-    btn.append(title, meta);
-    btn.addEventListener("click", () => select(i));
-    li.append(btn);
-    return li;
-  }));
-}
-
-function select(i) {
+function select(i, { restore = false, focus = false } = {}) {
+  flushEdit();
   stop();
-  state.current = i;
-  $("abc").value = state.tunes[i].abc;
+  tunes.store.current = i;
+  const e = tunes.entry(i);
+  const abc = tunes.shownAbc(e);
+  $("abc").value = abc;
   $("abc").disabled = false;
-  for (const id of ["play", "dl-abc", "dl-midi", "dl-audio", "dl-musicxml"]) $(id).disabled = false;
-  drawHistory();
-  render();
+  for (const id of TOOLS) $(id).disabled = false;
+  if (restore) applySettings(e.settings);
+  showNotes(e.notes);
+  tunes.draw(handlers);
+  render(abc);
+  check(abc);
+  if (focus) focusTune();
 }
 
-// --- sheet music and editing ----------------------------------------------
-
-function render() {
-  let warnings = [];
-  try {
-    [state.visual] = ABCJS.renderAbc("paper", $("abc").value, {
-      responsive: "resize", add_classes: true, paddingtop: 10, paddingbottom: 10,
-      paddingleft: 10, paddingright: 10, staffwidth: 720 });
-    warnings = (state.visual && state.visual.warnings) || [];
-  } catch (err) {
-    // A half-typed or odd tune can trip abcjs; keep the page usable.
-    state.visual = null;
-    warnings = [`abcjs could not draw this tune: ${err.message}`];
-  }
-  // abcjs's warnings are HTML it builds from the tune: parse (inert, never
-  // run) and keep the text only.
-  const text = (w) => new DOMParser().parseFromString(w, "text/html").body.textContent;
-  const shown = warnings.slice(0, 4).map(text);
-  if (warnings.length > 4) shown.push(`… and ${warnings.length - 4} more`);
-  $("warnings").textContent = shown.join("\n");
+function empty() {
+  stop();
+  tunes.clear();
+  tunes.draw(handlers);
+  $("abc").value = "";
+  $("abc").disabled = true;
+  for (const id of TOOLS) $(id).disabled = true;
+  showNotes([]);
+  clearWarnings();
+  $("paper").replaceChildren($("placeholder-template").content.cloneNode(true));
+  setStatus("");
 }
 
 let editTimer = 0;
 function edited() {
-  stop();
+  if (player.playing) stop("Stopped: the tune was edited");
   clearTimeout(editTimer);
   editTimer = setTimeout(() => {
-    if (state.current < 0) return;
-    state.tunes[state.current].abc = $("abc").value;
-    save();
-    drawHistory();
-    render();
+    editTimer = 0;
+    if (tunes.store.current < 0) return;
+    const abc = $("abc").value;
+    tunes.recordEdit(abc);
+    tunes.draw(handlers);
+    render(abc);
+    check(abc);
   }, 150);
 }
 
-// --- playback ---------------------------------------------------------------
-
-function highlight(ev) {
-  for (const el of document.querySelectorAll("#paper .playing")) el.classList.remove("playing");
-  if (!ev) { stop(); return; }          // null: the tune has ended
-  for (const set of ev.elements || []) for (const el of set) el.classList.add("playing");
-}
-
-function showPlaying(on) {
-  state.playing = on;
-  $("play-label").textContent = on ? "Stop" : "Play";
-  $("play-icon").setAttribute("d", on ? "M6 6h12v12H6z" : "M7 5l12 7-12 7z");
-  $("play").classList.toggle("on", on);
-}
-
-function stop() {
-  if (state.synth) state.synth.stop();
-  if (state.timer) state.timer.stop();
-  state.synth = state.timer = null;
-  for (const el of document.querySelectorAll("#paper .playing")) el.classList.remove("playing");
-  if (state.playing) showPlaying(false);
-}
-
-async function play() {
-  if (state.playing) { stop(); return; }
-  if (!state.visual || !ABCJS.synth.supportsAudio()) { setStatus("This browser cannot play audio", true); return; }
-  // Made inside the click, so the browser lets it make sound.
-  state.audio = state.audio || new (window.AudioContext || window.webkitAudioContext)();
-  await state.audio.resume();
-  showPlaying(true);
-  setStatus("Loading notes…");
-  const synth = new ABCJS.synth.CreateSynth();
-  state.synth = synth;
-  try {
-    // soundFontUrl: samples rendered locally from the GM soundfont (never the
-    // default, which is a public web site). Chord symbols are shown, not played.
-    await synth.init({ visualObj: state.visual, audioContext: state.audio,
-                       options: { soundFontUrl: "/soundfont/", program: state.program, chordsOff: true } });
-    await synth.prime();
-    if (state.synth !== synth) return;  // stopped while loading
-    state.timer = new ABCJS.TimingCallbacks(state.visual, { eventCallback: highlight });
-    synth.start();
-    state.timer.start();
-    setStatus("Playing");
-  } catch (err) {
-    stop();
-    setStatus(`Cannot play: ${err.message || err}`, true);
-  }
+/** An edit still waiting for its timer belongs to the tune shown now: keep it
+ * there before another tune (or version) is shown. */
+function flushEdit() {
+  if (!editTimer) return;
+  clearTimeout(editTimer);
+  editTimer = 0;
+  if (tunes.store.current >= 0) tunes.recordEdit($("abc").value);
 }
 
 // --- downloads ---------------------------------------------------------------
 
 function stem() {
-  const abc = $("abc").value;
-  const title = field(abc, "T").normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "-")
+  const title = field($("abc").value, "T").normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "").slice(0, 60);
-  return title || `tune-${state.current + 1}`;
+  return title || `tune-${tunes.store.current + 1}`;
 }
 
 function saveBlob(blob, name) {
@@ -263,32 +168,77 @@ async function download(path, body, name, label) {
   }
 }
 
-// --- start ----------------------------------------------------------------------
-
-function start() {
-  if (!window.ABCJS) { setStatus("abcjs is not installed: run npm ci", true); return; }
-  setLock(false);
-  $("seed").value = randomSeed();
-  $("temperature").addEventListener("input", (e) => {
-    $("temperature-out").value = Number(e.target.value).toFixed(2);
-  });
-  $("seed-lock").addEventListener("click", () =>
-    setLock($("seed-lock").getAttribute("aria-pressed") !== "true"));
-  $("seed").addEventListener("change", () => setLock(true));   // a typed seed is meant to stay
-  $("compose").addEventListener("submit", generate);
-  $("abc").addEventListener("input", edited);
-  $("play").addEventListener("click", play);
+function wireDownloads() {
+  // MIDI and MP3 carry the player's instrument and tempo, so they sound as the page plays.
+  const sound = () => { const { program, tempo } = choice(); return { abc: $("abc").value, program, tempo }; };
   $("dl-abc").addEventListener("click", () =>
     saveBlob(new Blob([$("abc").value], { type: "text/vnd.abc" }), `${stem()}.abc`));
-  $("dl-midi").addEventListener("click", () =>
-    download("/api/midi", { abc: $("abc").value }, `${stem()}.mid`, "MIDI"));
+  $("dl-midi").addEventListener("click", () => download("/api/midi", sound(), `${stem()}.mid`, "MIDI"));
   $("dl-musicxml").addEventListener("click", () =>
     download("/api/musicxml", { abc: $("abc").value }, `${stem()}.musicxml`, "MusicXML"));
   $("dl-audio").addEventListener("click", () =>
-    download("/api/audio", { abc: $("abc").value, format: "mp3" }, `${stem()}.mp3`, "MP3"));
-  loadOptions().catch((err) => setStatus(`Cannot reach the server: ${err.message}`, true));
-  try { state.tunes = JSON.parse(sessionStorage.getItem(STORE)) || []; } catch (_) { state.tunes = []; }
-  if (state.tunes.length) select(state.tunes.length - 1);
+    download("/api/audio", { ...sound(), format: "mp3" }, `${stem()}.mp3`, "MP3"));
 }
 
-document.addEventListener("DOMContentLoaded", start);
+// --- start ----------------------------------------------------------------------
+
+/** The tune the URL asks for: shown if this visit has it, else generated. */
+function openPermalink(how) {
+  const s = tunes.fromQuery(location.search);
+  if (!s) return false;
+  applySettings(s);
+  const i = tunes.find(s);
+  if (i >= 0) select(i, { restore: true, focus: true });
+  else generate(s, how);
+  return true;
+}
+
+function wire() {
+  wireSettings();
+  wirePlayer();
+  wireDownloads();
+  $("compose").addEventListener("submit", (e) => { e.preventDefault(); generate(formRequest()); });
+  $("compose").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); generate(formRequest()); }
+  });
+  $("abc").addEventListener("input", edited);
+  $("warnings").addEventListener("click", (e) => {
+    const li = e.target.closest("li[data-line]");
+    if (li) selectLine($("abc"), Number(li.dataset.line));
+  });
+  let clearArmed = 0;
+  $("clear-history").addEventListener("click", () => {
+    // Two clicks, so one slip of a finger does not lose the visit's tunes.
+    if (!clearArmed) {
+      $("clear-history").textContent = "Clear all?";
+      clearArmed = setTimeout(() => { clearArmed = 0; $("clear-history").textContent = "Clear"; }, 4000);
+      return;
+    }
+    clearTimeout(clearArmed);
+    clearArmed = 0;
+    $("clear-history").textContent = "Clear";
+    empty();
+  });
+  window.addEventListener("popstate", () => openPermalink("none"));
+  // A rotated phone, or the page's own layout settling: draw again for the paper's new width.
+  new ResizeObserver(() => {
+    if (!player.playing && tunes.store.current >= 0 && needsRedraw()) render($("abc").value);
+  }).observe($("paper"));
+}
+
+async function start() {
+  if (!window.ABCJS) { setStatus("abcjs is not installed: run npm ci", true); return; }
+  wire();
+  tunes.load();
+  tunes.draw(handlers);
+  try {
+    await loadOptions();
+  } catch (err) {
+    setStatus(`Cannot reach the server: ${err.message}`, true);
+    return;
+  }
+  if (!openPermalink("replace") && tunes.store.list.length) select(tunes.store.list.length - 1);
+  document.body.dataset.ready = "true";     // for tests: options loaded, URL handled
+}
+
+start();
