@@ -35,12 +35,15 @@ def fields(abc: str, name: str) -> list[str]:
 
 
 def test_an_opening_meter_and_a_chosen_meter_give_one_meter_line_and_a_note(client):
-    abc = one_tune(client, prime="M:6/8\n|:GAB", meter="3/4")
+    resp = client.post("/api/generate", json={"seed": 3, "max_len": 300, "prime": "M:6/8\n|:GAB",
+                                              "meter": "3/4"})
+    abc = resp.json()["tunes"][0]["abc"]
     assert fields(abc, "M") == ["M:6/8"], abc
     assert "\n".join(header_and_body(abc)[1]).startswith("|:GAB")
+    said = ["the opening's M:6/8 is used instead of the meter 3/4 you chose"]
+    assert resp.json()["notes"] == said
     composer = client.app.state.composer
-    _, _, notes = composer.checked(GenerateRequest(prime="M:6/8\n|:GAB", meter="3/4"))
-    assert notes == ["the opening's M:6/8 is used instead of the meter 3/4 you chose"]
+    assert composer.checked(GenerateRequest(prime="M:6/8\n|:GAB", meter="3/4"))[2] == said
 
 
 def test_a_title_line_in_the_opening_goes_into_the_header(client):
