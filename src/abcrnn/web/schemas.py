@@ -75,8 +75,9 @@ class GenerateRequest(BaseModel):
     guide: bool = Field(True, description="structure-guided decoding: header masks, bars that add up, "
                                           "lines abc2midi plays (see abcrnn.guide)")
     prime: str = Field("", max_length=PRIME_MAX,
-                       description="ABC the tune starts with: its opening music, after the header "
-                                   "the settings ask for, or a whole header of its own if it starts with X:")
+                       description="ABC the tune starts with: header lines (T:, M:, K:...) and "
+                                   "opening music; its header lines win over the settings, each "
+                                   "setting that gives way is reported in notes")
     model: ModelName | None = Field(None, description="a name from GET /api/models; omit for the default")
 
 
