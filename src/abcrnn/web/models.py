@@ -67,7 +67,8 @@ class Shelf:
         self.loaded_max = max(1, loaded_max)
         self._recent: list[Composer] = []       # loaded ones, least recently used first
         self._lock = threading.Lock()
-        self.use(self.default)                  # a damaged default fails at start
+        self.default.model                      # noqa: B018 - a damaged default fails at start
+        self._recent.append(self.default)       # (its CheckpointError is the CLI's one line)
 
     def get(self, name: str | None) -> Composer:
         if name is None:
