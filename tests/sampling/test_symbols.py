@@ -12,7 +12,7 @@ import pytest
 from abcrnn.model.vocab import Vocab
 from abcrnn.sampling.form import FormRules
 from abcrnn.sampling.guide import KEEP, AbcGuide
-from abcrnn.sampling.symbols import DECORATIONS, in_music, inside
+from abcrnn.sampling.symbols import NOTE_LETTERS, DECORATIONS, in_music, inside
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "abcjs_warnings.js"
@@ -49,7 +49,15 @@ def test_a_chord_holds_notes_and_an_inline_field_its_colon():
     fields = frozenset("PKML")
     assert "m" not in inside("[_A", fields) and " " not in inside("[_A", fields)
     assert "]" in inside("[_A", fields) and "]" not in inside("[", fields)
-    assert {"1", "2", "|"} <= inside("[", fields)              # ":| [2" is an ending, "[|" a bar line
+    assert {"1", "2"} <= inside("[", fields, before="GAB :| ")   # ":| [2" is an ending...
+    assert not {"1", "2", "|"} & inside("[", fields, before="|z")  # ...but "z[2dB" was none (seed 1340)
+
+
+def test_a_chord_holds_at_most_four_notes():
+    fields = frozenset("PKML")
+    assert "B" in inside("[B3bf", fields)
+    assert not NOTE_LETTERS & inside("[B3bfa", fields)           # "[B3bfaedefec']" (seed 1344)
+    assert {"]", "2", ","} <= inside("[B3bfa", fields)
     assert inside("[K", fields) == {":"} and inside("[K:D", fields) is None
     assert "z" not in inside("{", fields) and "}" in inside("{g", fields)
 

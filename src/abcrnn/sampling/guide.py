@@ -135,7 +135,7 @@ class AbcGuide:
             if not self.rules.folk:
                 return {closer} if closer and len(bar.inside) > symbols.INSIDE_MAX[closer] else None
             return symbols.inside(bar.inside, self.header.body_fields,
-                                  lambda line: self.header.value_chars(line, {}))
+                                  lambda line: self.header.value_chars(line, {}), text[:-len(bar.inside)])
         # folk form: only what every reader reads (abcm2ps: "Bad character 'h'"; symbols.py)
         music = symbols.in_music(text, self._music_chars) if self.rules.folk else None
         if not text[-1:].isalnum() and text[-1:] not in " /)]":

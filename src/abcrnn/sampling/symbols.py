@@ -34,16 +34,18 @@ DECORATIONS = frozenset((
 # (corpus: chord symbols and annotations are a few characters, "Am7", "G/B", "^Fine")
 CLOSERS = {'"': '"', "[": "]", "{": "}", "!": "!"}
 INSIDE_MAX = {'"': 24, "]": 12, "}": 12, "!": 16}
+CHORD_NOTES_MAX = 4     # notes a [chord] holds: a fiddle's double and triple stops, not runs
 LENGTHENS = NOTE_LETTERS | frozenset("zZxXy,'/])(|[:") | DIGITS     # what a length may follow
 BROKEN_AFTER = NOTE_LETTERS | frozenset("zZxXy,'/])") | DIGITS        # what may come before ">"
 NOTE_PARTS = NOTE_LETTERS | frozenset("^_=,'/") | DIGITS      # what a chord's or grace's notes hold
 
 
-def inside(text: str, fields: frozenset, values=None) -> set[str] | None:
+def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[str] | None:
     """The characters allowed next in ``text``, an open chord symbol (``"Am``),
     decoration (``!tr``), chord (``[CE``), inline field (``[K:``) or grace (``{ga``);
     None: any. ``fields``: the letters a body field may have (``[K:D]``); ``values(line)``
-    the characters that keep a field line (``M:3/``) one of its values, or None."""
+    the characters that keep a field line (``M:3/``) one of its values, or None;
+    ``before``: the music before ``text`` (an ending, ``[2``, follows a bar line only)."""
     closer = CLOSERS.get(text[0])
     if closer and len(text) > INSIDE_MAX[closer]:
         return {closer}
@@ -52,14 +54,19 @@ def inside(text: str, fields: frozenset, values=None) -> set[str] | None:
         nxt = {d[len(typed)] for d in DECORATIONS if d.startswith(typed) and len(d) > len(typed)}
         return nxt | ({"!"} if typed in DECORATIONS else set()) or {"!"}
     if text[0] == "[":
-        if len(text) == 1:      # a chord, an inline field, an ending ("[2") or a bar line ("[|")
-            return set(NOTE_LETTERS | set("^_=|123456789") | (fields - NOTE_LETTERS))
+        if len(text) == 1:      # a chord, an inline field, or after a bar line an ending ("[2")
+            after_bar = before.rstrip(" ").endswith(("|", ":"))
+            return set(NOTE_LETTERS | set("^_=") | (fields - NOTE_LETTERS)
+                       | (set("123456789") if after_bar else set()))
         if text[1] in fields - NOTE_LETTERS:     # an inline field: [K:D], [M:3/4]
             if len(text) == 2:
                 return {":"}
             allowed = values(text[1:]) if values is not None else None
             return None if allowed is None else {"]" if c == "\n" else c for c in allowed}
-        return set(NOTE_PARTS | {"-"}) | ({"]"} if NOTE_LETTERS & set(text) else set())
+        notes = sum(c in NOTE_LETTERS for c in text)
+        if notes >= CHORD_NOTES_MAX:             # the last note may still take a length or octave
+            return set(NOTE_PARTS - NOTE_LETTERS - set("^_=") | {"-", "]"})
+        return set(NOTE_PARTS | {"-"}) | ({"]"} if notes else set())
     if text[0] == "{":                           # grace notes: notes only (abcjs: no rests)
         return set(NOTE_PARTS) | ({"}"} if NOTE_LETTERS & set(text) else set())
     return None
