@@ -47,3 +47,11 @@ def test_generate_reports_progress_until_every_tune_is_finished(model_dir):
     abcrnn.load_model(model_dir).generate(3, seed=1, max_len=300, progress=lambda f, n: calls.append((f, n)))
     assert calls[-1] == (3, 3) and len(calls) >= 2
     assert [f for f, _ in calls] == sorted(f for f, _ in calls)
+
+
+def test_a_rhythm_nobody_knows_is_refused_but_the_corpus_own_are_taken(model_dir, ws, capsys):
+    refused(["generate", "--model", str(model_dir), "--rhythm", "foo"], capsys, [ws, model_dir],
+            "rhythm 'foo' is neither one abcrnn knows", "nor one the model's corpus has")
+    from abcrnn.sampling.form import FormRules
+    assert FormRules(rhythm="Slow Air", profile={"rhythms": ["slow air"]}).rhythm == "Slow Air"
+    assert FormRules(rhythm="Double Jig").rhythm == "Double Jig"        # the table's, by another name

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from abcrnn.corpus.profile import DEFAULT
 from abcrnn.notation.bars import BOUNDARY
 from abcrnn.notation.form import SQUARE_LENGTHS, count_bars
-from abcrnn.notation.rhythms import meters_for, normal_meter, rhythm_name
+from abcrnn.notation.rhythms import RHYTHM_METERS, meters_for, normal_meter, rhythm_name
 from abcrnn.notation.scanner import Bar
 
 STRUCTURES = ("folk", "free")
@@ -64,6 +64,10 @@ class FormRules:
             raise ValueError(f"meter {self.meter!r} is not a meter (examples: 6/8, 2/4, C|, 9/8)")
         if self.unit is not None and not re.fullmatch(r"1/(1|2|4|8|16|32|64)", self.unit.strip()):
             raise ValueError(f"unit length {self.unit!r} is not one (examples: 1/8, 1/16, 1/4)")
+        if self.rhythm and not rhythm_name(self.rhythm) and not self._corpus_has(self.rhythm):
+            known = ", ".join(sorted(RHYTHM_METERS))
+            raise ValueError(f"rhythm {self.rhythm!r} is neither one abcrnn knows ({known}) "
+                             "nor one the model's corpus has")
         if self.rhythm and self.meter and rhythm_name(self.rhythm):
             if normal_meter(self.meter) not in meters_for(self.rhythm):
                 raise ValueError(f"a {self.rhythm} is written in {' or '.join(meters_for(self.rhythm))}, "
@@ -76,6 +80,11 @@ class FormRules:
                              "characters; header field lines such as M:6/8 only before its music)")
         if self.restate is not None and not 0 <= self.restate <= 0.9:
             raise ValueError(f"restate must be a share between 0 and 0.9, got {self.restate}")
+
+    def _corpus_has(self, rhythm: str) -> bool:
+        """A rhythm outside the table may still be one the corpus writes (an air, a song)."""
+        norm = " ".join(rhythm.lower().split())
+        return any(" ".join(r.lower().split()) == norm for r in (self.profile or {}).get("rhythms") or ())
 
     @property
     def folk(self) -> bool:
