@@ -205,3 +205,10 @@ def test_render_into_a_symlinked_file_keeps_the_link(tmp_path, ws):
     (out / name).symlink_to(tmp_path / "kept.mid")
     assert main(["render", str(ws / "tunes.abc"), "--out", str(out), "--formats", "mid"]) == 0
     assert (out / name).is_symlink() and (tmp_path / "kept.mid").read_bytes()[:4] == b"MThd"
+
+
+def test_a_render_refused_at_its_first_tune_leaves_no_empty_folder(tmp_path, capsys):
+    (tmp_path / "long.abc").write_text("X:1\nT:long\nM:4/4\nL:1/1\nQ:1/4=20\nK:C\nC100000|\n")
+    refused(["render", str(tmp_path / "long.abc"), "--out", str(tmp_path / "book"), "--formats", "wav"],
+            capsys, [], "audio is made for at most 20 min")
+    assert [p.name for p in tmp_path.iterdir()] == ["long.abc"]

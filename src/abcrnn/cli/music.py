@@ -49,7 +49,13 @@ def cmd_render(args) -> None:
         print(f"{len(tunes)} tunes rendered; tunebook: {index}")
         return
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip()) if args.formats else FORMATS
-    results = render_file("\n\n".join(tunes), out, formats)
+    made = not out.exists()
+    try:
+        results = render_file("\n\n".join(tunes), out, formats)
+    except BaseException:
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()                 # a refused first tune leaves no empty folder behind
+        raise
     print(f"{len(results)} tunes rendered into {out} ({', '.join(formats)})")
 
 
