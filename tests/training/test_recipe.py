@@ -105,3 +105,9 @@ def test_resume_refuses_what_defines_the_run_and_names_it():
             merge(saved, {name: value})
     cfg, changed = merge(saved, {"lr": 1e-3, "minutes": 2.0})
     assert cfg.lr == 1e-3 and changed == {"lr": [None, 1e-3], "minutes": [0.0, 2.0]}
+
+
+def test_the_quick_run_is_described_as_it_will_be_run():
+    from abcrnn.training.recipe import resolve
+    cfg, reason = resolve(TrainConfig(max_steps=20, hidden_size=32), 10_000)
+    assert "a quick run of 20 steps (1 x 32 LSTM, lr 0.008)" in reason, reason

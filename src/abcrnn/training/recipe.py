@@ -123,4 +123,7 @@ def resolve(cfg, train_chars: int, speed=table_speed):
         unset["eval_interval"] = 150          # with a budget: about 30 evaluations in it (loop.py)
     done = replace(cfg, **unset)
     picked = [k for k in chosen if k in unset]
+    if not cfg.minutes:             # say the run as it will be, flags given included
+        reason = (f"no --minutes: a quick run of {done.steps_cap} steps ({done.num_layers} x "
+                  f"{done.hidden_size} {done.cell.upper()}, lr {done.lr:g})")
     return done, (f"recipe: {reason} (set by the recipe: {', '.join(picked)})" if picked else "")
