@@ -103,3 +103,11 @@ def test_guided_tunes_of_the_shipped_model_draw_in_abcjs_without_a_warning():
     # warned before (an unknown decoration, "M2E2", "[_AmABA E2B_c]")
     tunes = abcrnn.load_model().generate(num_tunes=4, seed=24)
     assert abcjs_warnings([t.abc for t in tunes]) == [[]] * 4
+
+
+def test_no_tuplet_nests_in_another_and_no_pitch_mixes_octave_marks():
+    # tune 181 of `abcrnn generate --num-tunes 200 --seed 7`: "(3d | (3Bcd" and "G',B'"
+    assert "(" not in in_music(HEAD + "dgfa (3d | ", CHARS)
+    assert "(" in in_music(HEAD + "(3Bcd ed ", CHARS)
+    assert "," not in in_music(HEAD + "(3E^^gG'", CHARS) and "'" not in in_music(HEAD + "B,", CHARS)
+    assert "'" in in_music(HEAD + "g'", CHARS)

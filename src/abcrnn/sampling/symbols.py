@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from abcrnn.notation.lexer import tokens
+
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
 # letters music may hold outside "...", !...!, [...]: notes, rests, spacers, ABC 2.1's decorations
 MUSIC_LETTERS = NOTE_LETTERS | frozenset("zZxXyHLMOPSTuv")
@@ -72,12 +74,34 @@ def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[s
     return None
 
 
+_TUPLET = re.compile(r"\((\d)(?::(\d)?)?(?::(\d))?")
+
+
+def tuplet_pending(text: str) -> bool:
+    """The last tuplet (``(3``, ``(3:2:3``) near the end of the line still waits for
+    notes, so another one would nest in it (abc2midi: "nested tuples"; abcjs: "Can't
+    nest triplets"). Only the line's last 80 characters are read: a tuplet's notes fit."""
+    tail = text[max(text.rfind("\n") + 1, len(text) - 80):]
+    at = tail.rfind("(")
+    while at >= 0 and not _TUPLET.match(tail, at):
+        at = tail.rfind("(", 0, at)
+    if at < 0:
+        return False
+    m = _TUPLET.match(tail, at)
+    wanted = int(m.group(3) or m.group(1))
+    return sum(t.lastgroup in ("note", "rest", "chord") for t in tokens(tail, m.end())) < wanted
+
+
 def in_music(text: str, chars: frozenset) -> set[str]:
     """The characters allowed after ``text`` (a tune that ends in music, outside any
     chord symbol, chord, grace or decoration): ``chars`` (what the model may write in
     folk music) less what no reader reads there."""
     out = set(chars) - {"+"}
     last = text[-1:]
+    if last in ("'", ","):                      # "G'," is no pitch (abc2midi: "Bad pitch specifier")
+        out.discard("," if last == "'" else "'")
+    if "(" in out and "(" in text[-80:] and tuplet_pending(text):
+        out.discard("(")                        # no tuplet (or slur) inside a tuplet
     if last not in LENGTHENS:               # a length follows a note, rest, chord, "(3", "|1"
         out -= DIGITS | {"/"}
     if last not in BROKEN_AFTER:            # "A>B": between two notes only (not "| >e")
