@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 
 import pytest
 
@@ -17,6 +16,7 @@ from abcrnn.music.evaluate import evaluate_tunes
 from abcrnn.music.render import RenderError, render_tune
 from abcrnn.tools.abc2midi import check_abc
 from abcrnn.tools.screen import FILE_DIRECTIVES, refusal
+from shippedclient import client  # noqa: F401 - the fixture
 
 needs_tools = pytest.mark.skipif(not (shutil.which("abc2midi") and shutil.which("abcm2ps")),
                                  reason="apt-get install abcmidi abcm2ps")
@@ -91,18 +91,6 @@ def test_evaluation_refuses_the_directive_as_an_error_of_the_tune(tmp_path, secr
     refused = "%%abc-include reads a file: abcrnn refuses directives that read files"
     assert report.rows[0]["errors"] == [refused]
     assert not report.rows[0]["midi_written"] and MARKER not in json.dumps(report.rows)
-
-
-@pytest.fixture(scope="module")
-def client():
-    """The web app on the shipped model (nothing to train), without note samples."""
-    pytest.importorskip("fastapi")
-    from abcrnn.resources import shipped_model
-    from abcrnn.web.app import create_app
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Using `httpx`")    # Starlette's, not ours
-        from fastapi.testclient import TestClient
-    return TestClient(create_app(shipped_model(), render_samples=False))
 
 
 @needs_tools

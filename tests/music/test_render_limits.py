@@ -10,7 +10,6 @@ import os
 import shutil
 import sys
 import time
-import warnings
 
 import pytest
 
@@ -21,6 +20,7 @@ from abcrnn.tools.abc2midi import run_abc2midi
 from abcrnn.tools.bounded import Limits, run_tool
 from abcrnn.tools.midi import MidiError, midi_seconds
 from abcrnn.tools.programs import DEFAULT_SOUNDFONT, MissingToolError
+from shippedclient import client  # noqa: F401 - the fixture
 
 needs_audio = pytest.mark.skipif(
     not (shutil.which("abc2midi") and shutil.which("fluidsynth") and os.path.isfile(DEFAULT_SOUNDFONT)),
@@ -88,18 +88,6 @@ def test_render_command_refuses_a_long_tune_in_one_line(tmp_path, capsys):
     assert err == ("abcrnn: error: tune 001-long: the music lasts 333 h 20 min (1,200,000 s); "
                    "audio is made for at most 20 min\n")
     assert not out.exists() or list(out.iterdir()) == []
-
-
-@pytest.fixture(scope="module")
-def client():
-    """The web app on the shipped model (nothing to train), without note samples."""
-    pytest.importorskip("fastapi")
-    from abcrnn.resources import shipped_model
-    from abcrnn.web.app import create_app
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Using `httpx`")    # Starlette's, not ours
-        from fastapi.testclient import TestClient
-    return TestClient(create_app(shipped_model(), render_samples=False))
 
 
 @needs_audio
