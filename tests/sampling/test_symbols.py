@@ -12,7 +12,7 @@ import pytest
 from abcrnn.model.vocab import Vocab
 from abcrnn.sampling.form import FormRules
 from abcrnn.sampling.guide import KEEP, AbcGuide
-from abcrnn.sampling.symbols import NOTE_LETTERS, DECORATIONS, in_music, inside
+from abcrnn.sampling.symbols import DIGITS, NOTE_LETTERS, DECORATIONS, in_music, inside
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "abcjs_warnings.js"
@@ -111,3 +111,8 @@ def test_no_tuplet_nests_in_another_and_no_pitch_mixes_octave_marks():
     assert "(" in in_music(HEAD + "(3Bcd ed ", CHARS)
     assert "," not in in_music(HEAD + "(3E^^gG'", CHARS) and "'" not in in_music(HEAD + "B,", CHARS)
     assert "'" in in_music(HEAD + "g'", CHARS)
+
+
+def test_grace_notes_begin_with_a_note():
+    # tune 181 of the 200 at seed 7 after the tuplet rule: "{3fae^decAcef}"
+    assert not DIGITS & inside("{", frozenset("PKML")) and "g" in inside("{", frozenset("PKML"))

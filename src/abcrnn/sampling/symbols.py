@@ -70,6 +70,8 @@ def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[s
             return set(NOTE_PARTS - NOTE_LETTERS - set("^_=") | {"-", "]"})
         return set(NOTE_PARTS | {"-"}) | ({"]"} if notes else set())
     if text[0] == "{":                           # grace notes: notes only (abcjs: no rests)
+        if len(text) == 1:                       # a note first, not its length ("{3fa": abcjs warns)
+            return set(NOTE_LETTERS | set("^_="))
         return set(NOTE_PARTS) | ({"}"} if NOTE_LETTERS & set(text) else set())
     return None
 
