@@ -17,7 +17,7 @@ from test_bad_inputs import TINY, model_dir, refused, write_corpus, ws  # noqa: 
 
 from abcrnn.cli.main import main
 from abcrnn.files import atomic_write
-from abcrnn.training.runfolder import claim
+from abcrnn.training.runfolder import RunClaim
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root (CI runs as root)")
 
@@ -131,7 +131,7 @@ def test_train_with_overwrite_replaces_the_run_entirely(tmp_path, capsys):
 
 def test_train_into_a_folder_in_use_is_refused(tmp_path, capsys):
     run = tmp_path / "run"
-    with claim(run) as folder:            # another training run holds the folder
+    with RunClaim(run) as folder:            # another training run holds the folder
         folder.ensure()
         refused(train_into(tmp_path, run), capsys, [],
                 f"{run} is in use by another abcrnn train; wait for it to end")
@@ -141,14 +141,14 @@ def test_train_into_a_folder_in_use_is_refused(tmp_path, capsys):
 def test_a_killed_run_releases_its_folder(tmp_path):
     run = tmp_path / "run"
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time; from abcrnn.training.runfolder import claim\n"
-                               f"with claim({str(run)!r}) as f:\n f.ensure(); print('held', flush=True); "
+                               "import sys, time; from abcrnn.training.runfolder import RunClaim\n"
+                               f"with RunClaim({str(run)!r}) as f:\n f.ensure(); print('held', flush=True); "
                                "time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RuntimeError, match="in use by another abcrnn train"):
-            with claim(run):             # the folder exists: claimed at once
+            with RunClaim(run):             # the folder exists: claimed at once
                 pass
     finally:
         holder.kill()

@@ -101,7 +101,7 @@ def read_tunes(src: Path) -> list[str]:
     return tunes
 
 
-class tunes_bar:
+class TunesBar:
     """A progress bar of finished tunes on a terminal's stderr (a batch of 1,000 long
     guided tunes takes minutes); nothing when stderr is a file or a pipe."""
 

@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from abcrnn.cli.common import (DEFAULT_CORPUS, DEFAULT_MODEL, UserError, check_out_file, check_out_folder,
-                               flag, seed_arg, tunes_bar)
+                               TunesBar, flag, seed_arg)
 from abcrnn.cli.serve import add_serve_parser
 
 
@@ -99,7 +99,7 @@ def cmd_generate(args) -> None:
     sampling_threads(args.threads)
     model = load_model(args.model, device=args.device)
     prime = args.prime.replace("\\n", "\n")
-    bar = tunes_bar(args.num_tunes)
+    bar = TunesBar(args.num_tunes)
     tunes = model.generate(args.num_tunes, args.temperature, args.seed, prime, top_k=args.top_k,
                            top_p=args.top_p, max_len=args.max_len, guide=args.guide,
                            rhythm=args.rhythm, key=args.key, meter=args.meter, unit=args.unit,

@@ -21,7 +21,7 @@ import torch
 
 from abcrnn.training import ddp
 from abcrnn.files import atomic_write
-from abcrnn.training.runfolder import claim
+from abcrnn.training.runfolder import RunClaim
 from abcrnn.training.config import TrainConfig  # also re-exported: its home before config.py
 from abcrnn.model.tuneset import TuneSet
 from abcrnn.training.ddp import rank_weighted
@@ -105,7 +105,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     saved; training/resume.py says which may change). The run holds its folder's
     lock throughout; a run already there needs ``resume`` or ``overwrite``
     (training/runfolder.py)."""
-    with claim(cfg.out, resume, overwrite, say=lambda line: _say(progress, line)) as folder:
+    with RunClaim(cfg.out, resume, overwrite, say=lambda line: _say(progress, line)) as folder:
         return _train(cfg, resume, progress, given, folder)
 
 

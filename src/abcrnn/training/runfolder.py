@@ -55,8 +55,8 @@ def _refuse_replacing(out: Path, resume: bool, overwrite: bool) -> None:
                              "or replace it with --overwrite")
 
 
-class claim:
-    """``with claim(out, resume, overwrite) as folder:`` holds ``out``'s lock for the body.
+class RunClaim:
+    """``with RunClaim(out, resume, overwrite) as folder:`` holds ``out``'s lock for the body.
     Refuses a folder in use, and one that holds a run unless ``resume`` (continue it) or
     ``overwrite`` (delete it first). A folder that exists is locked at once; a new one
     is made and locked by ``folder.ensure()``, which the run calls before its first
