@@ -116,3 +116,30 @@ def test_no_tuplet_nests_in_another_and_no_pitch_mixes_octave_marks():
 def test_grace_notes_begin_with_a_note():
     # tune 181 of the 200 at seed 7 after the tuplet rule: "{3fae^decAcef}"
     assert not DIGITS & inside("{", frozenset("PKML")) and "g" in inside("{", frozenset("PKML"))
+
+
+def test_a_slur_ends_on_a_note_and_no_grace_closes_outside_one():
+    # tune 181 at seed 7 after the grace rule: "A2ec  \nd^^b}" and "(ABA^G |)"
+    assert "}" not in in_music(HEAD + "A2ec  \nd^^b", CHARS)
+    assert not {")"} & (in_music(HEAD + "(ABA^G |", CHARS) | in_music(HEAD + "(ABc ", CHARS)
+                        | in_music(HEAD + "(ABc!trill!", CHARS) | in_music(HEAD + "(ABc\n", CHARS))
+    assert all(")" in in_music(HEAD + t, CHARS) for t in ("(AB", "(AB2", "(A,", "([AB]", "((AB)"))
+    assert abcjs_warnings([HEAD + "(ABcd|ef)ed ((AB)c) ([AB]c) (AB2) z2|\n"]) == [[]]
+    assert all(abcjs_warnings([HEAD + t + "\n" for t in ("(ABcd |) ABcd|", "ABcd} ABcd|")]))
+
+
+def test_a_continuation_ends_its_line():
+    # tune 168 at seed 7 after the slur rule: "|: [1 \:| P:|] x8 |"
+    assert in_music(HEAD + "|: [1 \\", CHARS) == {"\n"}
+    assert abcjs_warnings([HEAD + "ABc \\:| def|\n", HEAD + "ABc def|\\\nABc def|\n"])[0]
+    assert abcjs_warnings([HEAD + "ABc def|\\\nABc def|\n"]) == [[]]
+
+
+def test_an_octave_mark_follows_a_note():
+    # tune 175 at seed 7 after the continuation rule: "(d4f4) ('G :|"
+    assert not {"'", ","} & (in_music(HEAD + "(d4f4) (", CHARS) | in_music(HEAD + "A2 ", CHARS))
+    assert {"'", ","} <= in_music(HEAD + "(d4f4) (G", CHARS) and "'" in in_music(HEAD + "g'", CHARS)
+    assert abcjs_warnings([HEAD + "(d4f4) ('G2 :|\n"])[0] and abcjs_warnings([HEAD + "(G'2 A,2) z2|\n"]) == [[]]
+    # tune 181 at seed 8: "[G,B,B,D,2,2,]"
+    assert "," not in inside("[G,B,B,D,2", frozenset("PKML")) and "," in inside("[G,B,", frozenset("PKML"))
+    assert "'" not in inside("{g2", frozenset("PKML")) and "'" in inside("{g", frozenset("PKML"))

@@ -5,11 +5,12 @@ The guide's masks ask two things here:
 * inside a chord symbol, ``!decoration!``, ``[chord]`` or ``{grace}`` (``inside``):
   which characters keep it one that ABC 2.1 reads, and close it in time;
 * in music (``in_music``): no letter ABC cannot read, no ``+`` (ABC 2.0's decoration
-  mark, which abcjs reads as one: ``+f3`` is "Unknown decoration"), a length only after
-  what has one (``M2``, ``c  23d``, ``"G"2``: "Unknown character"), ``>``/``<`` only
-  between notes (``| >e``), and a ``:`` that is no bar line by itself goes on to one
-  (``za:`` is "Unknown bar symbol"; ``:|:`` is too, so after ``:|`` the next repeat is
-  ``|:``, ``::`` or ``:||:``);
+  mark, which abcjs reads as one: ``+f3`` is "Unknown decoration"), no ``}`` outside a
+  grace, an octave mark only after a note, a ``\\`` only at a line's end, a slur's ``)``
+  only after a note (``|)``, `` )``, ``('G`` are "Unknown character"), a length only after
+  what has one (``M2``, ``c  23d``, ``"G"2``), ``>``/``<`` only between notes (``| >e``),
+  and a ``:`` that is no bar line by itself goes on to one (``za:`` is "Unknown bar
+  symbol"; ``:|:`` is too, so after ``:|`` the next repeat is ``|:``, ``::`` or ``:||:``);
 * field values in the body (``K:``, ``[M:3/4]``): one of the field's values.
 These are ABC's syntax, not any corpus's habits: they hold for any model.
 """
@@ -67,13 +68,23 @@ def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[s
             return None if allowed is None else {"]" if c == "\n" else c for c in allowed}
         notes = sum(c in NOTE_LETTERS for c in text)
         if notes >= CHORD_NOTES_MAX:             # the last note may still take a length or octave
-            return set(NOTE_PARTS - NOTE_LETTERS - set("^_=") | {"-", "]"})
-        return set(NOTE_PARTS | {"-"}) | ({"]"} if notes else set())
+            return _octaves(text, set(NOTE_PARTS - NOTE_LETTERS - set("^_=") | {"-", "]"}))
+        return _octaves(text, set(NOTE_PARTS | {"-"}) | ({"]"} if notes else set()))
     if text[0] == "{":                           # grace notes: notes only (abcjs: no rests)
         if len(text) == 1:                       # a note first, not its length ("{3fa": abcjs warns)
             return set(NOTE_LETTERS | set("^_="))
-        return set(NOTE_PARTS) | ({"}"} if NOTE_LETTERS & set(text) else set())
+        return _octaves(text, set(NOTE_PARTS) | ({"}"} if NOTE_LETTERS & set(text) else set()))
     return None
+
+
+def _octaves(text: str, allowed: set[str]) -> set[str]:
+    """``allowed`` less an octave mark that would follow no note: ``D,,`` and ``g'`` are
+    pitches; ``('G``, ``D,2,`` and ``G',`` are not (abc2midi: "Bad pitch specifier";
+    abcjs: "Unknown character", "Expected ']' to end the chords")."""
+    last = text[-1:]
+    if last in ("'", ","):
+        return allowed - {"," if last == "'" else "'"}
+    return allowed if last in NOTE_LETTERS else allowed - {"'", ","}
 
 
 _TUPLET = re.compile(r"\((\d)(?::(\d)?)?(?::(\d))?")
@@ -100,14 +111,17 @@ def in_music(text: str, chars: frozenset) -> set[str]:
     folk music) less what no reader reads there."""
     out = set(chars) - {"+"}
     last = text[-1:]
-    if last in ("'", ","):                      # "G'," is no pitch (abc2midi: "Bad pitch specifier")
-        out.discard("," if last == "'" else "'")
+    if last == "\\":                            # a continuation ends its line ("\\:|" warns)
+        return {"\n"} & out
+    out = _octaves(text, out)                   # an octave mark follows a note
     if "(" in out and "(" in text[-80:] and tuplet_pending(text):
         out.discard("(")                        # no tuplet (or slur) inside a tuplet
     if last not in LENGTHENS:               # a length follows a note, rest, chord, "(3", "|1"
         out -= DIGITS | {"/"}
+    out.discard("}")                        # a grace's "}" closes one: outside, abcjs ignores it
     if last not in BROKEN_AFTER:            # "A>B": between two notes only (not "| >e")
-        out -= {">", "<"}
+        out -= {">", "<"}                   # and a slur ends on a note: "|)", " )", "!)" warn
+        out.discard(")")
     run = re.search(r"[|:\]\[]*$", text).group()
     colons = len(run) - len(run.rstrip(":"))
     before = run[: len(run) - colons]
