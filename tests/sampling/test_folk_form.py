@@ -159,3 +159,16 @@ def test_no_note_comes_after_the_last_part():
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(form="A", restate=0.0, profile=only16))
     assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
     assert g.step(0, "B") == CHAR and g.mask_rows()[0] == {"\n"}      # was ":| B", a part of 0 bars
+
+
+def test_a_bar_line_beside_another_closes_a_part_only_where_that_one_could():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import CHAR, KEEP, AbcGuide
+    # seed 11's fourth tune once: "... AB dE|\n|: edcB" closed a part of 5 bars
+    text = "|".join(["ABcd efgd"] * 5) + "|\n"
+    vocab = Vocab.from_texts([REEL + text + "|: B\n<end>"])
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    assert g.step(0, "|") == KEEP and g.step(0, ":") == CHAR      # "|" goes on; "|:" would close
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "|: ABcd"] == [KEEP] * 7          # the body may open with "|:"

@@ -143,3 +143,36 @@ def test_an_octave_mark_follows_a_note():
     # tune 181 at seed 8: "[G,B,B,D,2,2,]"
     assert "," not in inside("[G,B,B,D,2", frozenset("PKML")) and "," in inside("[G,B,", frozenset("PKML"))
     assert "'" not in inside("{g2", frozenset("PKML")) and "'" in inside("{g", frozenset("PKML"))
+
+
+def test_a_tie_follows_a_note():
+    # tune 37 at seed 8: "| c8 | - [B2d2c2] e4f2 |"
+    assert "-" not in in_music(HEAD + "c8 | ", CHARS) | in_music(HEAD + "c8 |", CHARS)
+    assert all("-" in in_music(HEAD + t, CHARS) for t in ("c8", "c", "[CE]2", "c,", "z4"))
+    assert abcjs_warnings([HEAD + "c8 | - [B2d2c2] e4f2|\n"])[0]
+
+
+def test_every_length_the_guide_lets_through_a_staff_draws():
+    from fractions import Fraction
+    from abcrnn.sampling.symbols import drawable, lengths
+    # tune 63 at seed 8 ("=a9" under L:1/16) and tune 1 ("A5", "g5" under L:1/8)
+    assert [drawable(Fraction(n, 16)) for n in (3, 5, 7, 9, 11, 15)] == [True, False, True, False, False, True]
+    assert drawable(Fraction(9, 8)) and not drawable(Fraction(1, 12))
+    eighth, sixteenth = Fraction(1, 8), Fraction(1, 16)
+    assert "5" not in lengths("|A", set(CHARS), eighth) and "5" in lengths("|A", set(CHARS), Fraction(1, 4))
+    assert "9" not in lengths("|=a", set(CHARS), sixteenth) and "7" in lengths("|=a", set(CHARS), sixteenth)
+    assert lengths("|A3", set(CHARS), eighth) >= {"/", "B", " ", "|"}          # A3, A3/ and A3/2 draw
+    assert lengths("|A3/", set(CHARS), eighth) >= {"2", "4", "B"} and "3" not in lengths("|A3/", set(CHARS), eighth)
+    assert "5" not in lengths("|[CE]", set(CHARS), eighth) and "5" not in lengths("|z", set(CHARS), eighth)
+    assert lengths("|A1", set(CHARS), eighth) >= {"2", "6", "B"}              # A12 and A16 are long notes
+    drawn = ["A", "A2", "A3", "A3/", "A/", "A//", "A3/4", "A7/2", "A12", "A6"]
+    assert abcjs_warnings([HEAD + " ".join(drawn) + "|\n"]) == [[]]
+    assert all(abcjs_warnings([HEAD + t + " B|\n" for t in ("A5", "A5/2", "A9/4")]))
+
+
+def test_the_guide_asks_for_drawable_lengths_under_the_tune_s_unit():
+    vocab = Vocab.from_texts([HEAD + "".join(sorted(CHARS))])
+    for head, five in ((HEAD, False), (HEAD.replace("L:1/8", "L:1/4"), True)):
+        g = AbcGuide(vocab, head, 1, check_lines=False, form=FormRules(restate=0.0))
+        assert [g.step(0, ch) for ch in "|A"] == [KEEP] * 2
+        assert ("5" in g.mask_rows()[0]) is five and "3" in g.mask_rows()[0]

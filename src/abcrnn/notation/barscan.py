@@ -32,6 +32,7 @@ class OpenBar:
                                  # chord or inline field (its text so far; "": it does not):
                                  # no bar can be measured there
     repeat_open: bool            # the last repeat sign so far opens a repeat (|:)
+    unit: Fraction | None = None  # the unit note length in force (L:), None if unknown
 
 
 class IncrementalBars:
@@ -73,7 +74,7 @@ class IncrementalBars:
         expected = scanner.meter * max(scanner.zbars, 1) if scanner.meter and notes else None
         return OpenBar(max(scanner.layers + [scanner.cur]) if notes else Fraction(0), expected,
                        scanner.open_tok == "", bool(scanner.ending), _inside(line),
-                       scanner.repeat_open)
+                       scanner.repeat_open, scanner.unit)
 
     def _scan_open(self, tune: str) -> Scanner:
         """The scanner after all of ``tune``, reading its last line from the mark when the

@@ -27,8 +27,12 @@ def tokens(rules: form.FormRules, r: Row, bar, ch: str):
     """The bar lines allowed at the end of the open bar ``bar`` (barscan.OpenBar): a set,
     None (any), or False (no bar line may come yet)."""
     dur, exp = bar.duration, bar.expected
-    if dur == 0:                                   # no music since the last bar line
-        return None
+    if dur == 0:        # no music since the last bar line: the body's start, or a bar line
+        if bar.first or not rules.folk:    # beside one across a space or a line ("|\n|:")
+            return None                    # which is read with it: it may close a part only
+        if r.place.just_closed:            # where that one could (notation/form.py's parts)
+            return frozenset({"|", "|:"})
+        return form.barlines(rules, r.place, 0, lambda n: closes(rules, r, n), bar.repeat_open)
     if exp is None or dur == exp:
         return at_full_bar(rules, r, bar)
     if dur > exp:
@@ -64,18 +68,17 @@ def fits(r: Row, before: str, ch: str) -> bool:
     return False
 
 
-def closers(rules: form.FormRules, r: Row, before: str, ch: str, open_bar) -> list[str] | None:
+def closers(rules: form.FormRules, r: Row, before: str, ch: str) -> list[str] | None:
     """Where a part must close and several bar lines may close it (``:|``, ``||``,
     ``|]``...): those, for the sampler to choose among as whole bar lines (guided.py).
     Drawn a character at a time, the first ``|`` (the model's usual "next bar") would
-    carry its mass into ``||`` and ``|]``, and ``:|`` would be rare. ``open_bar()``
-    gives the bar scanner's open bar at the end of ``before``."""
+    carry its mass into ``||`` and ``|]``, and ``:|`` would be rare."""
     line = before.rsplit("\n", 1)[-1]
     if ch not in "|:" or before[-1:] in ("|", ":", "[") or (len(line) > 1 and line[1] == ":"):
         return None
     if line.startswith("%") or ends_with_barline(before):
         return None
-    bar = open_bar()
+    bar = r.open_bar(before)
     if bar.inside or bar.duration == 0:
         return None
     allowed = tokens(rules, r, bar, ch)

@@ -1,5 +1,6 @@
 """The guide's checks of what was drawn: does a closed bar stand, does a line play in
-abc2midi, and the closing bar of a part rewritten to end on the tonic."""
+abc2midi, and the closing bar of a part rewritten to end on the tonic (restatement:
+restate.py)."""
 from __future__ import annotations
 
 from abcrnn.notation import lexer
@@ -103,29 +104,3 @@ def _tonic_note(letter: str, octave: str, tonic: int, key: str) -> str | None:
 
 _PITCH = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _STEP = {c: i for i, c in enumerate("CDEFGAB")}
-
-
-RESTATE_FROM = (1, 2, 4, 8)     # bars back: the bar before, two back, the same place a phrase back
-
-
-def restatements(text: str, bars) -> list[str]:
-    """Earlier bars the next bar could restate: the full bars 1, 2, 4 and 8 back in the
-    voice being written, each on one line, under the same measure and key as the last
-    bar; their texts as written (chord symbols and decorations too), without repeats."""
-    if not bars:
-        return []
-    last = bars[-1]
-    voice = [b for b in bars if b.voice == last.voice]
-    lines = text.split("\n")
-    out: list[str] = []
-    for back in RESTATE_FROM:
-        if back > len(voice):
-            break
-        b = voice[-back]
-        if (b.expected is None or b.duration != b.expected or b.expected != last.expected
-                or b.key != last.key or b.start[0] != b.line or b.col < 0):
-            continue
-        bar_text = lines[b.line - 1][b.start[1]:b.col].strip()
-        if bar_text and bar_text not in out and "%" not in bar_text:
-            out.append(bar_text)
-    return out

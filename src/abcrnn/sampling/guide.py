@@ -33,7 +33,7 @@ import string
 from collections import Counter
 
 from abcrnn.notation.tunes import END, START
-from abcrnn.sampling import barlines, checks, form, symbols
+from abcrnn.sampling import barlines, checks, form, restate, symbols
 from abcrnn.sampling.barlines import BARLINE_CHARS
 from abcrnn.sampling.header import HeaderRules
 from abcrnn.sampling.row import Row
@@ -104,8 +104,9 @@ class AbcGuide:
         start = ({c for c in self._chars if not c.isalpha() and not c.isdigit()} | NOTE_LETTERS
                  | set("xzZ") | self.header.body_fields) - {"\n"}
         if self.rules.folk:
-            start -= {"%", "+", ">", "/"}       # no comment, no ABC 2.0 "+", nothing after
-        empty = self._open_bar(r, r.text).duration == 0      # no music since the last bar line
+            start -= {"%", "+", ">", "/", "-", ")", "}", "'", ",", "\\"}   # no comment, no "+",
+                                        # nothing that goes after a note
+        empty = r.open_bar(r.text).duration == 0      # no music since the last bar line
         if r.no_end or not (empty and form.may_end(self.rules, r.place)):
             start.discard("<")                  # after a refused ending, or mid-part: more music
         return start
@@ -129,7 +130,7 @@ class AbcGuide:
         return mask
 
     def _bar_mask(self, r: Row, text: str) -> set[str] | None:
-        bar = self._open_bar(r, text)
+        bar = r.open_bar(text)
         if bar.inside:            # a chord symbol, chord, grace... kept short and well-formed
             closer = symbols.CLOSERS.get(bar.inside[0])
             if not self.rules.folk:
@@ -137,7 +138,7 @@ class AbcGuide:
             return symbols.inside(bar.inside, self.header.body_fields,
                                   lambda line: self.header.value_chars(line, {}), text[:-len(bar.inside)])
         # folk form: only what every reader reads (abcm2ps: "Bad character 'h'"; symbols.py)
-        music = symbols.in_music(text, self._music_chars) if self.rules.folk else None
+        music = symbols.in_music(text, self._music_chars, bar.unit) if self.rules.folk else None
         if not text[-1:].isalnum() and text[-1:] not in " /)]":
             return music
         full = bar.expected is not None and bar.duration == bar.expected and bar.duration > 0
@@ -173,8 +174,11 @@ class AbcGuide:
         before = r.text
         closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
         checking = r.redraws < self.max_redraws          # past the budget: masks only
+        if r.copy_at == len(before) and ch != "<":     # a line starting with a restated bar
+            r.copy_at = -1
+            return COPY
         if checking and self.rules.folk and r.barline is None and r.body_start >= 0:
-            closers = barlines.closers(self.rules, r, before, ch, lambda: self._open_bar(r, before))
+            closers = barlines.closers(self.rules, r, before, ch)
             if closers:                   # the model's likeliest whole bar line (guided.py)
                 r.copy, r.copy_whole = closers, True
                 return COPY
@@ -210,7 +214,7 @@ class AbcGuide:
             return barlines.fits(r, before, ch)
         if ch in BARLINE_CHARS and len(before) == r.frozen_at:
             return False           # a bar line the form accepted, gone back to: it stays as it is
-        bar = self._open_bar(r, before)
+        bar = r.open_bar(before)
         if bar.inside:                        # inside a chord, quote, decoration or grace:
             return ch not in "\n|"            # it closes before the bar or the line does
         if ch == ":" and before.endswith("|") and not before.endswith("||") and bar.repeat_open:
@@ -229,19 +233,8 @@ class AbcGuide:
             return True
         if opens_bar:
             return True
-        bar = self._open_bar(r, before + ch)
+        bar = r.open_bar(before + ch)
         return bar.expected is None or bar.duration <= bar.expected
-
-    @staticmethod
-    def _open_bar(r: Row, text: str):
-        """The bar scanner's open bar at the end of ``text``, the last few answers kept
-        (the mask, the check of the drawn character and the next mask ask again)."""
-        found = r.open_bars.get(text)
-        if found is None:
-            if len(r.open_bars) >= 4:
-                r.open_bars.clear()
-            found = r.open_bars[text] = r.bars.open_bar(text)
-        return found
 
     def _bar_verdict(self, r: Row, before: str, checking: bool = True, ch: str = "") -> int:
         """After a bar line: may the bar stand, and where does the tune stand now? Past
@@ -266,10 +259,12 @@ class AbcGuide:
         if self.rules.folk and form.must_end(self.rules, place) and ch not in " \n":
             r.banned.add(ch)          # the last part is closed: no note after it, the tune ends
             return CHAR
-        if (checking and self.rules.folk and ch != "\n" and not form.must_end(self.rules, place)
-                and r.rng.random() < self.rules.restate_share()):
-            r.copy = checks.restatements(before, report.bars)   # the sampler picks one (guided.py)
-            if r.copy:
+        if (checking and self.rules.folk and not form.must_end(self.rules, place)
+                and r.rng.random() < restate.chance(self.rules.restate_share(), before, report.bars)):
+            r.copy = restate.candidates(before, report.bars)   # the sampler picks one (guided.py)
+            if r.copy and ch == "\n":
+                r.copy_at = len(before) + 1   # the line ends first: the next one starts with it
+            elif r.copy:
                 return COPY       # ``ch`` is not written: the restated bar comes in its place
         return KEEP
 
@@ -298,7 +293,7 @@ class AbcGuide:
         if kind == LINE:
             r.bar_mark = mark
         r.redraws += 1
-        r.forced, r.barline, r.copy, r.copy_whole = "", None, None, False
+        r.forced, r.barline, r.copy, r.copy_whole, r.copy_at = "", None, None, False, -1
         r.frozen_at = mark if self.rules.folk and checks.ends_with_barline(r.text) else -1
         self._refresh(r)
         return kind

@@ -36,6 +36,7 @@ class Row:
     frozen_at: int = -1            # a redraw went back to just after this accepted bar line
     copy: list | None = None       # earlier bars the next bar may restate (guided.py scores them)
     copy_whole: bool = False       # copy holds whole bar lines: each must end where it ends
+    copy_at: int = -1              # copy is for the bar starting the line that starts here
     place: form.Place = field(default_factory=form.Place)
     rng: random.Random = field(default_factory=random.Random)   # the row's own draws (form choices)
     closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close
@@ -50,3 +51,13 @@ class Row:
             self.values.setdefault(last[0], last[2:].strip())
             if last[0] == "K":
                 self.in_body, self.body_start = True, end
+
+    def open_bar(self, text: str):
+        """The bar scanner's open bar at the end of ``text``, the last few answers kept
+        (the mask, the check of the drawn character and the next mask ask again)."""
+        found = self.open_bars.get(text)
+        if found is None:
+            if len(self.open_bars) >= 4:
+                self.open_bars.clear()
+            found = self.open_bars[text] = self.bars.open_bar(text)
+        return found

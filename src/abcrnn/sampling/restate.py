@@ -1,0 +1,75 @@
+"""Restatement for the guide: folk tunes say their bars again (a third of the bundled
+corpus's bars equal an earlier bar of their tune; Ryan's Mammoth: a quarter), while
+a character-level model on its own restates few (2-3% for the shipped model). When a
+bar closes, the guide may have the next one restate an earlier bar: the sampler picks
+which among a few candidates by the model's own likelihood (guided.py).
+
+How often: the share of restated bars the model's corpus has (``FormRules.restate_share``)
+is a target for the tune, not a fixed chance per bar. A bar that closes a line can only
+restate at the next line's start, a part's last bar is rewritten for its tonic, and
+some candidates are missing (a bar spanning two lines, a different key or measure), so
+a fixed chance gives fewer restated bars than asked (22.8% against 35% for the shipped
+model). The chance rises while the tune is behind its target and falls while ahead.
+"""
+from __future__ import annotations
+
+import re
+
+FROM = (1, 2, 4, 8)     # bars back: the bar before, two back, the same place a phrase back
+GAIN = 0.5              # how much a bar of deficit raises the chance
+MAX_CHANCE = 0.9
+_ASIDE = re.compile(r'"[^"]*"|![^!]*!|\s+')     # as evaluate compares bars (notation/form.py)
+
+
+def _texts(text: str, bars) -> list[str | None]:
+    """Each bar's text as written, or None for one that spans lines."""
+    lines = text.split("\n")
+    return [lines[b.line - 1][b.start[1]:b.col] if b.start[0] == b.line and b.col >= 0 else None
+            for b in bars]
+
+
+def restated(text: str, bars) -> tuple[int, int]:
+    """(bars equal to an earlier bar, bars) among the closed ``bars`` of the voice being
+    written, spaces, chord symbols and decorations aside."""
+    voice = [b for b in bars if b.voice == bars[-1].voice] if bars else []
+    seen, repeats = set(), 0
+    for t in _texts(text, voice):
+        if t is None:
+            continue
+        t = _ASIDE.sub("", t)
+        repeats += t in seen
+        seen.add(t)
+    return repeats, len(voice)
+
+
+def chance(share: float, text: str, bars) -> float:
+    """The chance that the next bar restates one, aiming the tune at ``share``: the
+    share itself when the tune is on target, more while it is behind."""
+    if share <= 0:
+        return 0.0
+    repeats, n = restated(text, bars)
+    deficit = share * (n + 1) - repeats           # restated bars owed, counting the next one
+    return min(MAX_CHANCE, max(0.0, share + GAIN * (deficit - share)))
+
+
+def candidates(text: str, bars) -> list[str]:
+    """Earlier bars the next bar could restate: the full bars 1, 2, 4 and 8 back in the
+    voice being written, each on one line, under the same measure and key as the last
+    bar; their texts as written (chord symbols and decorations too), without repeats."""
+    if not bars:
+        return []
+    last = bars[-1]
+    voice = [b for b in bars if b.voice == last.voice]
+    texts = _texts(text, voice)
+    out: list[str] = []
+    for back in FROM:
+        if back > len(voice):
+            break
+        b, bar_text = voice[-back], texts[-back]
+        if (bar_text is None or b.expected is None or b.duration != b.expected
+                or b.expected != last.expected or b.key != last.key):
+            continue
+        bar_text = bar_text.strip()
+        if bar_text and bar_text not in out and "%" not in bar_text:
+            out.append(bar_text)
+    return out
