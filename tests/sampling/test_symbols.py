@@ -154,25 +154,47 @@ def test_a_tie_follows_a_note():
 
 def test_every_length_the_guide_lets_through_a_staff_draws():
     from fractions import Fraction
-    from abcrnn.sampling.symbols import drawable, lengths
+    from abcrnn.sampling.lengths import drawable
     # tune 63 at seed 8 ("=a9" under L:1/16) and tune 1 ("A5", "g5" under L:1/8)
     assert [drawable(Fraction(n, 16)) for n in (3, 5, 7, 9, 11, 15)] == [True, False, True, False, False, True]
     assert drawable(Fraction(9, 8)) and not drawable(Fraction(1, 12))
-    eighth, sixteenth = Fraction(1, 8), Fraction(1, 16)
-    assert "5" not in lengths("|A", set(CHARS), eighth) and "5" in lengths("|A", set(CHARS), Fraction(1, 4))
-    assert "9" not in lengths("|=a", set(CHARS), sixteenth) and "7" in lengths("|=a", set(CHARS), sixteenth)
-    assert lengths("|A3", set(CHARS), eighth) >= {"/", "B", " ", "|"}          # A3, A3/ and A3/2 draw
-    assert lengths("|A3/", set(CHARS), eighth) >= {"2", "4", "B"} and "3" not in lengths("|A3/", set(CHARS), eighth)
-    assert "5" not in lengths("|[CE]", set(CHARS), eighth) and "5" not in lengths("|z", set(CHARS), eighth)
-    assert lengths("|A1", set(CHARS), eighth) >= {"2", "6", "B"}              # A12 and A16 are long notes
+    assert mask_after("|A") >= {"2", "3", "4", "6", "/", "B"} and "5" not in mask_after("|A")
+    assert "9" not in mask_after("|=a", "1/16") and "7" in mask_after("|=a", "1/16")
+    assert mask_after("|A3/") >= {"2", "4", "B"} and "3" not in mask_after("|A3/")
+    assert "5" not in mask_after("|[CE]") and "5" not in mask_after("|z")
     drawn = ["A", "A2", "A3", "A3/", "A/", "A//", "A3/4", "A7/2", "A12", "A6"]
     assert abcjs_warnings([HEAD + " ".join(drawn) + "|\n"]) == [[]]
     assert all(abcjs_warnings([HEAD + t + " B|\n" for t in ("A5", "A5/2", "A9/4")]))
 
 
-def test_the_guide_asks_for_drawable_lengths_under_the_tune_s_unit():
+def mask_after(text: str, unit: str = "1/8") -> set[str]:
+    head = HEAD.replace("M:6/8", "M:none").replace("L:1/8", "L:" + unit)
+    vocab = Vocab.from_texts([head + "".join(sorted(CHARS))])
+    g = AbcGuide(vocab, head, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    return g.mask_rows()[0]
+
+
+def test_a_note_may_start_where_only_its_half_fits():
+    # a bar of 6/8 with 1/16 left: "f" (1/8) was refused, so "f/" could not be written
     vocab = Vocab.from_texts([HEAD + "".join(sorted(CHARS))])
-    for head, five in ((HEAD, False), (HEAD.replace("L:1/8", "L:1/4"), True)):
-        g = AbcGuide(vocab, head, 1, check_lines=False, form=FormRules(restate=0.0))
-        assert [g.step(0, ch) for ch in "|A"] == [KEEP] * 2
-        assert ("5" in g.mask_rows()[0]) is five and "3" in g.mask_rows()[0]
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "|ABc d2e/f"] == [KEEP] * 10
+    assert g.mask_rows()[0] == {"/"} and g.step(0, "/") == KEEP and "|" in g.mask_rows()[0]
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "|ABc d3/e"] == [KEEP] * 9        # 3/16 left
+    assert "/" in g.mask_rows()[0] and not {"2", "3"} & g.mask_rows()[0]   # e3 is no e3/4
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "|ABc d2e"] == [KEEP] * 8
+    assert {"-", "/", "|", " "} <= g.mask_rows()[0] and "2" not in g.mask_rows()[0]   # full: tie, e/
+    assert g.step(0, "-") == KEEP and "d" not in g.mask_rows()[0] and "|" in g.mask_rows()[0]
+
+
+def test_the_guide_asks_for_drawable_lengths_under_the_tune_s_unit():
+    assert "5" not in mask_after("|A") and "5" in mask_after("|A", "1/4")       # 5/8, 5/4
+
+
+def test_a_tuplet_is_followed_by_its_notes():
+    # seed 24 of the shipped model under the whole-length rule: '"D"M(3) ."C"G3/16'
+    assert ")" not in in_music(HEAD + "AB M(3", CHARS) and ")" in in_music(HEAD + "(3AB", CHARS)
+    assert "6" not in mask_after("|A/")                        # A/16 = 1/128 under L:1/8

@@ -9,12 +9,14 @@ from collections import Counter, defaultdict
 from fractions import Fraction
 
 from abcrnn.notation.bars import bar_report
-from abcrnn.notation.form import parts, restated_bars
+from abcrnn.notation.form import parts, restated_bars, restated_from
 from abcrnn.notation.meter import default_unit, parse_meter
 from abcrnn.notation.tunes import header_and_body
 
 TOP = 40                 # values kept per field
 MIN_SHARE = 0.002        # values rarer than this are left out (typos, one-off meters)
+RESTATED_FROM = (1, 2, 4, 8, 16)     # bars back the guide restates from (sampling/restate.py);
+                                     # "far": further than 8 (a part back), 16 aside
 
 DEFAULT = {"tunes": 0, "field_share": {"T": 1.0, "M": 1.0, "L": 1.0, "K": 1.0, "R": 0.9},
            "meters": {m: 1 for m in ("6/8", "C|", "2/4", "3/4", "9/8", "4/4", "C", "3/8", "2/2",
@@ -23,6 +25,9 @@ DEFAULT = {"tunes": 0, "field_share": {"T": 1.0, "M": 1.0, "L": 1.0, "K": 1.0, "
            "rhythms": {r: 1 for r in ("reel", "jig", "hornpipe", "polka", "slide", "slip jig",
                                        "waltz", "mazurka", "march", "strathspey", "barndance")},
            "keys": {}, "restated_share": 0.3,
+           # shares of restated bars by how far back the bar they restate is (the bundled
+           # corpus's: phrases come back 4, 8 and 16 bars on, rarely the bar before)
+           "restated_from": {"1": 0.069, "2": 0.107, "4": 0.3, "8": 0.129, "16": 0.027, "far": 0.3},
            # shares of parts by length in bars (the bundled corpus's)
            "part_lengths": {"4": 0.18, "8": 0.63, "16": 0.07},
            # the unit each meter is most often written in (the bundled corpus's; docs/RELIABILITY.md)
@@ -67,6 +72,8 @@ def profile(tunes: list[str]) -> dict:
     fields = Counter(f for h in headers for f in {ln[0] for ln in h if len(ln) > 1 and ln[1] == ":"})
     restated = [restated_bars(t) for t in tunes]
     total = sum(b for _, b in restated)
+    back = Counter(d for t in tunes for d in restated_from(t))
+    n_back = max(1, sum(back.values()))
     lengths = Counter(p.bars for t in tunes for p in parts(bar_report(t).bars))
     n_parts = max(1, sum(lengths.values()))
     return {"tunes": len(tunes),
@@ -74,5 +81,7 @@ def profile(tunes: list[str]) -> dict:
             "meters": _values(headers, "M"), "units": _values(headers, "L"),
             "rhythms": _values(headers, "R"), "keys": _values(headers, "K"),
             "restated_share": round(sum(r for r, _ in restated) / total, 4) if total else 0.0,
+            "restated_from": {**{str(k): round(back[k] / n_back, 4) for k in RESTATED_FROM},
+                              "far": round(sum(c for d, c in back.items() if d > 8 and d != 16) / n_back, 4)},
             "part_lengths": {str(k): round(lengths[k] / n_parts, 4) for k in (4, 8, 16)},
             "meter_units": meter_units(headers)}

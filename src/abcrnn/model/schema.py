@@ -178,7 +178,7 @@ def _check_profile(f: Fields) -> None:
     prof = f.get("corpus_profile", OBJECT, None)
     if prof is None:
         return
-    for table in ("field_share", "meters", "units", "rhythms", "keys", "part_lengths"):
+    for table in ("field_share", "meters", "units", "rhythms", "keys", "part_lengths", "restated_from"):
         for key, value in f.get(f"corpus_profile.{table}", OBJECT, {}).items():
             f.check(value, f"corpus_profile.{table}[{key!r:.40}]", number(lambda x: x >= 0, "a number >= 0"))
     f.get("corpus_profile.restated_share", SHARE, None)

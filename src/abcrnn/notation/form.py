@@ -173,6 +173,18 @@ def restated_bars(tune: str) -> tuple[int, int]:
     return repeats, len(all_bars)
 
 
+def restated_from(tune: str) -> list[int]:
+    """For each restated bar, how many bars back its nearest equal bar is (4: the same
+    place a four-bar phrase back)."""
+    last: dict[str, int] = {}
+    out = []
+    for i, bar in enumerate(tune_bars(tune)):
+        if bar in last:
+            out.append(i - last[bar])
+        last[bar] = i
+    return out
+
+
 def provenance(tune: str) -> list[str]:
     """Header fields that claim a source, and ``T:3`` for every title beyond the second."""
     header, _ = header_and_body(tune)

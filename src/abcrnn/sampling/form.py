@@ -95,6 +95,10 @@ class FormRules:
             return self.restate
         return float(self.profile.get("restated_share", DEFAULT["restated_share"]))
 
+    def restated_from(self) -> dict:
+        """Shares of restated bars by how far back (corpus/profile.py)."""
+        return self.profile.get("restated_from") or DEFAULT["restated_from"]
+
 
 def plan(form: str) -> list[bool]:
     """``AABB`` -> [True, True]: one entry per part, True when it is repeated."""

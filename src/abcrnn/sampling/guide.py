@@ -33,7 +33,7 @@ import string
 from collections import Counter
 
 from abcrnn.notation.tunes import END, START
-from abcrnn.sampling import barlines, checks, form, restate, symbols
+from abcrnn.sampling import barlines, checks, form, lengths, restate, symbols
 from abcrnn.sampling.barlines import BARLINE_CHARS
 from abcrnn.sampling.header import HeaderRules
 from abcrnn.sampling.row import Row
@@ -138,15 +138,17 @@ class AbcGuide:
             return symbols.inside(bar.inside, self.header.body_fields,
                                   lambda line: self.header.value_chars(line, {}), text[:-len(bar.inside)])
         # folk form: only what every reader reads (abcm2ps: "Bad character 'h'"; symbols.py)
-        music = symbols.in_music(text, self._music_chars, bar.unit) if self.rules.folk else None
-        if not text[-1:].isalnum() and text[-1:] not in " /)]":
-            return music
+        music = symbols.in_music(text, self._music_chars) if self.rules.folk else None
+        if music is not None:                        # a length a staff draws and the bar holds
+            music = lengths.allowed(r, text, music)
         full = bar.expected is not None and bar.duration == bar.expected and bar.duration > 0
-        if not full:
+        if not full or (not text[-1:].isalnum() and text[-1:] not in " /)]-"):
             return music
         tokens = barlines.at_full_bar(self.rules, r, bar)
         firsts = {"|", ":"} if tokens is None else {t[0] for t in tokens}
-        return firsts | {" "}
+        # folk: a length may still change if the bar holds it ("A3" -> "A3/"), a tie
+        # may carry the last note over the bar line
+        return firsts | {" "} | (music & (lengths.LENGTH_CHARS | {"-"}) if music else set())
 
     def mask_rows(self, rows: list[int] | None = None) -> dict[int, set[str]]:
         """The allowed characters of the rows asked (default: all), where there is a rule."""
@@ -233,6 +235,9 @@ class AbcGuide:
             return True
         if opens_bar:
             return True
+        judged = lengths.fits(r, before, ch) if self.rules.folk else None
+        if judged is not None:                # a digit or "/": does the length it begins fit?
+            return judged
         bar = r.open_bar(before + ch)
         return bar.expected is None or bar.duration <= bar.expected
 
@@ -259,9 +264,8 @@ class AbcGuide:
         if self.rules.folk and form.must_end(self.rules, place) and ch not in " \n":
             r.banned.add(ch)          # the last part is closed: no note after it, the tune ends
             return CHAR
-        if (checking and self.rules.folk and not form.must_end(self.rules, place)
-                and r.rng.random() < restate.chance(self.rules.restate_share(), before, report.bars)):
-            r.copy = restate.candidates(before, report.bars)   # the sampler picks one (guided.py)
+        if checking and self.rules.folk and not form.must_end(self.rules, place):
+            r.copy, r.copy_prior = restate.pick(self.rules, before, report.bars, r.rng)
             if r.copy and ch == "\n":
                 r.copy_at = len(before) + 1   # the line ends first: the next one starts with it
             elif r.copy:
@@ -293,7 +297,7 @@ class AbcGuide:
         if kind == LINE:
             r.bar_mark = mark
         r.redraws += 1
-        r.forced, r.barline, r.copy, r.copy_whole, r.copy_at = "", None, None, False, -1
+        r.forced, r.barline, r.copy, r.copy_whole, r.copy_at, r.copy_prior = "", None, None, False, -1, None
         r.frozen_at = mark if self.rules.folk and checks.ends_with_barline(r.text) else -1
         self._refresh(r)
         return kind

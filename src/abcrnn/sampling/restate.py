@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 
-FROM = (1, 2, 4, 8)     # bars back: the bar before, two back, the same place a phrase back
+from abcrnn.corpus.profile import RESTATED_FROM
+from abcrnn.notation.bars import BOUNDARY
+
+FROM = RESTATED_FROM    # bars back: the bar before, two back, the same place a phrase back
 GAIN = 0.5              # how much a bar of deficit raises the chance
 MAX_CHANCE = 0.9
 _ASIDE = re.compile(r'"[^"]*"|![^!]*!|\s+')     # as evaluate compares bars (notation/form.py)
@@ -52,24 +55,54 @@ def chance(share: float, text: str, bars) -> float:
     return min(MAX_CHANCE, max(0.0, share + GAIN * (deficit - share)))
 
 
-def candidates(text: str, bars) -> list[str]:
-    """Earlier bars the next bar could restate: the full bars 1, 2, 4 and 8 back in the
-    voice being written, each on one line, under the same measure and key as the last
-    bar; their texts as written (chord symbols and decorations too), without repeats."""
+def pick(rules, text: str, bars, rng) -> tuple[list[str], list[float]]:
+    """Does the next bar restate one, and which may it restate (``candidates``)? The
+    chance (``chance``) times the share of the corpus's restatements the candidates
+    stand for: early in a tune only the bar before and the one before that are there,
+    and folk tunes seldom restate those (the corpus: 18% of its restatements)."""
+    shares = rules.restated_from()
+    texts, weights = candidates(text, bars, shares)
+    if not texts:
+        return [], []
+    there = min(1.0, sum(weights) / max(1e-9, sum(float(v) for v in shares.values())))
+    if rng.random() < chance(rules.restate_share(), text, bars) * there:
+        return texts, weights
+    return [], []
+
+
+def candidates(text: str, bars, shares: dict) -> tuple[list[str], list[float]]:
+    """Earlier bars the next bar could restate, with their weights: the full bars 1, 2,
+    4, 8 and 16 back in the voice being written and the bar at the same place in the
+    part before ("far"), each on one line, under the same measure and key as the last
+    bar; their texts as written (chord symbols and decorations too), a text once. The
+    weights are the corpus's shares of restatements from that far back (``shares``, the
+    profile's ``restated_from``): the model's likelihood alone picks the bar before,
+    which folk tunes restate least (guided tunes: 12% of bars against the corpus's 2%)."""
     if not bars:
-        return []
+        return [], []
     last = bars[-1]
     voice = [b for b in bars if b.voice == last.voice]
     texts = _texts(text, voice)
-    out: list[str] = []
-    for back in FROM:
-        if back > len(voice):
-            break
+    found: dict[str, float] = {}
+    for back, key in [*((k, str(k)) for k in FROM), (_part_back(voice), "far")]:
+        if not back or back > len(voice) or (key == "far" and (back <= 8 or back == 16)):
+            continue
         b, bar_text = voice[-back], texts[-back]
         if (bar_text is None or b.expected is None or b.duration != b.expected
                 or b.expected != last.expected or b.key != last.key):
             continue
         bar_text = bar_text.strip()
-        if bar_text and bar_text not in out and "%" not in bar_text:
-            out.append(bar_text)
-    return out
+        if bar_text and "%" not in bar_text:
+            found[bar_text] = found.get(bar_text, 0.0) + float(shares.get(key, 0.0))
+    return [t for t, w in found.items() if w > 0], [w for w in found.values() if w > 0]
+
+
+def _part_back(voice) -> int:
+    """How many bars back the bar at the next bar's place in the part before is (0: no
+    part before, or the current part already longer)."""
+    starts = [0] + [i + 1 for i, b in enumerate(voice) if BOUNDARY.search(b.closed_by)]
+    if len(starts) < 2:
+        return 0
+    prev, cur = starts[-2], starts[-1]
+    at = prev + len(voice) - cur                 # that bar's index in the voice
+    return len(voice) - at if at < cur else 0

@@ -16,9 +16,7 @@ These are ABC's syntax, not any corpus's habits: they hold for any model.
 """
 from __future__ import annotations
 
-import functools
 import re
-from fractions import Fraction
 
 from abcrnn.notation.lexer import tokens
 
@@ -40,7 +38,7 @@ DECORATIONS = frozenset((
 CLOSERS = {'"': '"', "[": "]", "{": "}", "!": "!"}
 INSIDE_MAX = {'"': 24, "]": 12, "}": 12, "!": 16}
 CHORD_NOTES_MAX = 4     # notes a [chord] holds: a fiddle's double and triple stops, not runs
-LENGTHENS = NOTE_LETTERS | frozenset("zZxXy,'/])(|[:") | DIGITS     # what a length may follow
+LENGTHENS = NOTE_LETTERS | frozenset("zZxXy,'/](|[:") | DIGITS     # what a length may follow
 BROKEN_AFTER = NOTE_LETTERS | frozenset("zZxXy,'/])") | DIGITS        # what may come before ">"
 NOTE_PARTS = NOTE_LETTERS | frozenset("^_=,'/") | DIGITS      # what a chord's or grace's notes hold
 
@@ -90,6 +88,7 @@ def _octaves(text: str, allowed: set[str]) -> set[str]:
 
 
 _TUPLET = re.compile(r"\((\d)(?::(\d)?)?(?::(\d))?")
+_TUPLET_END = re.compile(r"\(\d(?::\d?)?(?::\d)?$")
 
 
 def tuplet_pending(text: str) -> bool:
@@ -107,14 +106,11 @@ def tuplet_pending(text: str) -> bool:
     return sum(t.lastgroup in ("note", "rest", "chord") for t in tokens(tail, m.end())) < wanted
 
 
-def in_music(text: str, chars: frozenset, unit: Fraction | None = None) -> set[str]:
+def in_music(text: str, chars: frozenset) -> set[str]:
     """The characters allowed after ``text`` (a tune that ends in music, outside any
     chord symbol, chord, grace or decoration): ``chars`` (what the model may write in
-    folk music) less what no reader reads there. ``unit``: the L: in force, for the
-    lengths a staff can draw (``lengths``)."""
+    folk music) less what no reader reads there (lengths: lengths.py)."""
     out = set(chars) - {"+"}
-    if unit is not None:
-        out = lengths(text, out, unit)
     last = text[-1:]
     if last == "\\":                            # a continuation ends its line ("\\:|" warns)
         return {"\n"} & out
@@ -124,6 +120,8 @@ def in_music(text: str, chars: frozenset, unit: Fraction | None = None) -> set[s
     if last not in LENGTHENS:               # a length follows a note, rest, chord, "(3", "|1"
         out -= DIGITS | {"/"}
     out.discard("}")                        # a grace's "}" closes one: outside, abcjs ignores it
+    if _TUPLET_END.search(text[-8:]):       # a tuplet's notes follow it ("(3)" warns)
+        out -= {")", "-"}
     if last not in BROKEN_AFTER:            # "A>B": between two notes only (not "| >e"),
         out -= {">", "<", ")", "-"}         # a slur ends on one ("|)", " )", "!)" warn), a
                                             # tie follows one ("|- c", "| - [B2d2]" warn)
@@ -137,51 +135,3 @@ def in_music(text: str, chars: frozenset, unit: Fraction | None = None) -> set[s
         out.discard(":")                         # ":|:" is no bar line abcjs reads
     return out
 
-
-# a note, rest or chord and the length written after it so far ("A3/", "z", "[CE]2")
-_LENGTH_SO_FAR = re.compile(r"(?:[A-Ga-gzx][,']*|\[[A-Ga-g^_=,'0-9/]+\])([0-9]*/*[0-9]*)$")
-
-
-def drawable(length: Fraction) -> bool:
-    """Can a staff draw a note this long (whole notes) without a tie? A whole note or
-    longer, or a power-of-two length with up to five dots (numerator 1, 3, 7, 15...):
-    abcjs warns "Duration not representable" for 5/8, 9/16, 1/3 (tests/sampling)."""
-    if length >= 1:
-        return True
-    p, q = length.numerator, length.denominator
-    return q & (q - 1) == 0 and p & (p + 1) == 0
-
-
-@functools.lru_cache(maxsize=64)
-def _length_steps(unit: Fraction) -> tuple[frozenset, dict]:
-    """Under L: ``unit``, the length texts a staff draws ("", "2", "3/", "7/4"...), and
-    for each prefix of one the characters that go on toward one."""
-    texts = [f"{n}{tail}" for n in ["", *map(str, range(1, 17))]
-             for tail in ["", "/", "//", "///", *(f"/{k}" for k in (2, 4, 8, 16))]]
-    good = frozenset(t for t in texts if drawable(_value(t) * unit))
-    steps: dict[str, set] = {}
-    for t in good:
-        for i in range(len(t)):
-            steps.setdefault(t[:i], set()).add(t[i])
-    return good, steps
-
-
-def _value(text: str) -> Fraction:
-    num, slashes, den = re.fullmatch(r"([0-9]*)(/*)([0-9]*)", text).groups()
-    value = Fraction(int(num or 1))
-    return value / int(den) if den else value / 2 ** len(slashes)
-
-
-def lengths(text: str, allowed: set[str], unit: Fraction) -> set[str]:
-    """``allowed`` less what would write a length a staff cannot draw after the note,
-    rest or chord ending ``text``: digits and ``/`` only toward a drawable length, and
-    nothing else while the length so far is not one (``A5`` under L:1/8)."""
-    m = _LENGTH_SO_FAR.search(text[-24:])
-    if m is None:
-        return allowed
-    good, steps = _length_steps(unit)
-    so_far = m.group(1)
-    going_on = steps.get(so_far, set())
-    if so_far in good:
-        return (allowed - DIGITS - {"/"}) | (going_on & allowed)
-    return going_on & allowed
