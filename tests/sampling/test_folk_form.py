@@ -172,3 +172,19 @@ def test_a_bar_line_beside_another_closes_a_part_only_where_that_one_could():
     assert g.step(0, "|") == KEEP and g.step(0, ":") == CHAR      # "|" goes on; "|:" would close
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
     assert [g.step(0, ch) for ch in "|: ABcd"] == [KEEP] * 7          # the body may open with "|:"
+
+
+def test_a_part_label_comes_only_where_a_part_closed():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import KEEP, AbcGuide
+    # seed 11's fourth tune once: seven bars, then "P:B" made a part of 7 and one of 1
+    text = "|".join(["ABcd efgd"] * 7) + "|\n"
+    vocab = Vocab.from_texts([REEL + text + "P:B\n:|<end>"])
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert "P" in g.mask_rows()[0]                            # the body may begin with P:A
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    assert "P" not in g.mask_rows()[0]
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    closed = "|:" + "|".join(["ABcd efgd"] * 8) + ":|\n"
+    g.rows[0].closes[(0, 0, 8)] = True                      # the part closes at 8 bars
+    assert [g.step(0, ch) for ch in closed] == [KEEP] * len(closed) and "P" in g.mask_rows()[0]

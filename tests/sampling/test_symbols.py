@@ -198,3 +198,23 @@ def test_a_tuplet_is_followed_by_its_notes():
     # seed 24 of the shipped model under the whole-length rule: '"D"M(3) ."C"G3/16'
     assert ")" not in in_music(HEAD + "AB M(3", CHARS) and ")" in in_music(HEAD + "(3AB", CHARS)
     assert "6" not in mask_after("|A/")                        # A/16 = 1/128 under L:1/8
+
+
+def test_a_folk_body_keeps_its_metre_and_a_continued_line_holds_no_field():
+    # tune 36 of 200 at seed 7 (shipped profile): "c2B2 \\\nM:6/8] ..." and a reel going on in M:2/4
+    vocab = Vocab.from_texts([HEAD + "".join(sorted(CHARS)) + "PKMLW"])
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert not {"M", "L"} & g.mask_rows()[0] and {"K", "P", "A"} <= g.mask_rows()[0]
+    assert [g.step(0, ch) for ch in "ABc def| ["] == [KEEP] * 10
+    assert not {"M", "L"} & g.mask_rows()[0] and "K" in g.mask_rows()[0]
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "ABc def|\\\n"] == [KEEP] * 10
+    assert not {"K", "P"} & g.mask_rows()[0] and "A" in g.mask_rows()[0]
+
+
+def test_when_every_allowed_character_was_refused_the_rule_still_holds():
+    vocab = Vocab.from_texts([HEAD + "".join(sorted(CHARS))])
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "ABc d\\"] == [KEEP] * 6 and g.mask_rows()[0] == {"\n"}
+    g.rows[0].banned.add("\n")              # was: every character of the vocabulary
+    assert g.mask_rows()[0] == {"\n"}

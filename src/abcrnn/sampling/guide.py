@@ -104,8 +104,9 @@ class AbcGuide:
         start = ({c for c in self._chars if not c.isalpha() and not c.isdigit()} | NOTE_LETTERS
                  | set("xzZ") | self.header.body_fields) - {"\n"}
         if self.rules.folk:
-            start -= {"%", "+", ">", "/", "-", ")", "}", "'", ",", "\\"}   # no comment, no "+",
-                                        # nothing that goes after a note
+            start = symbols.line_start(start, r.text, self.header.body_fields)
+            if not (r.place.just_closed or r.place.parts_closed + r.place.bars == 0):
+                start.discard("P")              # a part label ("P:B") closes a part
         empty = r.open_bar(r.text).duration == 0      # no music since the last bar line
         if r.no_end or not (empty and form.may_end(self.rules, r.place)):
             start.discard("<")                  # after a refused ending, or mid-part: more music
@@ -158,8 +159,8 @@ class AbcGuide:
             a = self.allowed(b)
             if r.banned and not r.forced:
                 a = (set(self._chars) if a is None else a) - r.banned
-            if a is not None:
-                out[b] = (a & self._chars) or set(self._chars)
+            if a is not None:     # all refused: the rule's own set again (the tries are bounded)
+                out[b] = (a & self._chars) or (self.allowed(b) or set()) & self._chars or set(self._chars)
         return out
 
     # --- verdicts ----------------------------------------------------------

@@ -87,6 +87,14 @@ def _octaves(text: str, allowed: set[str]) -> set[str]:
     return allowed if last in NOTE_LETTERS else allowed - {"'", ","}
 
 
+def line_start(allowed: set[str], text: str, fields: frozenset) -> set[str]:
+    """``allowed`` at the start of a line of folk music less a comment, ABC 2.0's ``+``
+    and what only goes after a note (``>``, ``/``, ``-``, ``)``, ``}``, octave marks, a
+    ``\\``); after a continued line (``\\``) also the fields: the line goes on in music."""
+    out = allowed - {"%", "+", ">", "/", "-", ")", "}", "'", ",", "\\"}
+    return out - (fields - NOTE_LETTERS) if text.endswith("\\\n") else out
+
+
 _TUPLET = re.compile(r"\((\d)(?::(\d)?)?(?::(\d))?")
 _TUPLET_END = re.compile(r"\(\d(?::\d?)?(?::\d)?$")
 
