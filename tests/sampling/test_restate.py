@@ -85,3 +85,13 @@ def test_early_bars_restate_seldom_where_the_corpus_seldom_does():
     texts, _ = restate.pick(FormRules(restate=0.3, profile={"restated_from": {"1": 1.0}}),
                             REEL + body, bars_of(body), rng)
     assert texts == ["gfed cBAG"]
+
+
+def test_no_bar_restates_after_a_tie_into_it():
+    import random
+    body = "|:" + "|".join(f"{n}BAG FGAB" for n in "ABCDEFG") + "|aBAG FGA2-|"
+    rng = random.Random()
+    rng.random = lambda: 0.0
+    rules = FormRules(restate=0.5, profile={"restated_from": SHARES})
+    assert restate.pick(rules, REEL + body, bars_of(body), rng) == ([], [])
+    assert restate.pick(rules, REEL + body.replace("A2-|", "A2|"), bars_of(body), rng)[0]

@@ -11,7 +11,7 @@ import pytest
 
 from abcrnn.model.vocab import Vocab
 from abcrnn.sampling.form import FormRules
-from abcrnn.sampling.guide import KEEP, AbcGuide
+from abcrnn.sampling.guide import CHAR, KEEP, AbcGuide
 from abcrnn.sampling.symbols import DIGITS, NOTE_LETTERS, DECORATIONS, in_music, inside
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +148,7 @@ def test_an_octave_mark_follows_a_note():
 def test_a_tie_follows_a_note():
     # tune 37 at seed 8: "| c8 | - [B2d2c2] e4f2 |"
     assert "-" not in in_music(HEAD + "c8 | ", CHARS) | in_music(HEAD + "c8 |", CHARS)
-    assert all("-" in in_music(HEAD + t, CHARS) for t in ("c8", "c", "[CE]2", "c,", "z4"))
+    assert all("-" in in_music(HEAD + t, CHARS) for t in ("c8", "c", "[CE]2", "c,", "(AB)"))
     assert abcjs_warnings([HEAD + "c8 | - [B2d2c2] e4f2|\n"])[0]
 
 
@@ -218,3 +218,38 @@ def test_when_every_allowed_character_was_refused_the_rule_still_holds():
     assert [g.step(0, ch) for ch in "ABc d\\"] == [KEEP] * 6 and g.mask_rows()[0] == {"\n"}
     g.rows[0].banned.add("\n")              # was: every character of the vocabulary
     assert g.mask_rows()[0] == {"\n"}
+
+
+def test_a_tie_joins_two_notes_of_the_same_pitch():
+    # abc2midi's "Could not find note to be tied" and "Cannot find note before tie" in e20
+    assert "-" not in in_music(HEAD + "A4 z2", CHARS) and "-" in in_music(HEAD + "A4 A2", CHARS)
+    after = in_music(HEAD + "A4 A,2-|", CHARS)
+    assert "A" in after and not {"B", "a", "z"} & after
+    assert in_music(HEAD + "A4 A,2-|A", CHARS) & {",", "'"} == {","}
+    assert not {",", "'"} & in_music(HEAD + "A4 A,2-|A,", CHARS)
+    assert {"B", "z"} <= in_music(HEAD + "A4 A,2-|A,2 ", CHARS)          # the tie is done
+    vocab = Vocab.from_texts([HEAD + "".join(sorted(CHARS))])
+    g = AbcGuide(vocab, HEAD, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "ABc de2-|\n"] == [KEEP] * 10        # across a line too
+    assert "e" in g.mask_rows()[0] and not {"d", "f", "z"} & g.mask_rows()[0]
+
+
+def test_a_tuplet_ends_in_its_bar():
+    # tune 29 of 200 at seed 7 (e21): "EDPE (3G=g/2 |" filled the bar with the tuplet
+    # one note short, its last note went on into the next bar, which never filled again
+    head = HEAD.replace("M:6/8", "M:2/4").replace("L:1/8", "L:1/16")
+    vocab = Vocab.from_texts([head + "".join(sorted(CHARS))])
+    g = AbcGuide(vocab, head, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "|AFDF ED (3G2"] == [KEEP] * 13
+    assert g.step(0, "A") == CHAR                  # A would fill the bar, the tuplet a note short
+    g = AbcGuide(vocab, head, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "|AFDF ED (3GAB"] == [KEEP] * 14 and "|" in g.mask_rows()[0]
+    assert g.step(0, "|") == KEEP
+
+
+def test_a_chord_symbol_names_a_chord_or_is_placed_text():
+    # Ryan's Mammoth model (e21): "Guitar chord does not start with A-G", "Unrecognized chord name"
+    fields = frozenset("PK")
+    assert inside('"', fields) == set("ABCDEFG^_<>@")
+    assert {"m", "7", "/", "#", '"'} <= inside('"F', fields) and not {".", "x", " "} & inside('"F', fields)
+    assert inside('"^Fin', fields) is None

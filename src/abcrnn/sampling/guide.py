@@ -225,22 +225,20 @@ class AbcGuide:
         if ch == "\n" and line[:-1].strip() and set(line[:-1]) <= BARLINE_CHARS | {" "}:
             return False                      # a line of nothing but a bar line
         opens_bar = ch == "|" or (ch == ":" and not checks.ends_with_barline(before))
+        pending = self.rules.folk and "(" in before[-80:] and symbols.tuplet_pending(before + ch)
+        if opens_bar and pending:
+            return False                      # a tuplet ends in its bar (or the bar never fills)
         if opens_bar and before[-1:] not in ("|", ":", "["):
             tokens = barlines.tokens(self.rules, r, bar, ch)
-            if tokens is False:
-                return False
-            if tokens is not None:
-                if not any(t.startswith(ch) for t in tokens):
-                    return False
+            if tokens and any(t.startswith(ch) for t in tokens):     # (False: none may come yet)
                 r.barline = (len(before), tokens)
-            return True
-        if opens_bar:
-            return True
-        judged = lengths.fits(r, before, ch) if self.rules.folk else None
+            return tokens is None or r.barline is not None
+        judged = True if opens_bar else lengths.fits(r, before, ch) if self.rules.folk else None
         if judged is not None:                # a digit or "/": does the length it begins fit?
             return judged
         bar = r.open_bar(before + ch)
-        return bar.expected is None or bar.duration <= bar.expected
+        return bar.expected is None or bar.duration < bar.expected or (
+            bar.duration == bar.expected and not pending)     # full only once the tuplet is
 
     def _bar_verdict(self, r: Row, before: str, checking: bool = True, ch: str = "") -> int:
         """After a bar line: may the bar stand, and where does the tune stand now? Past

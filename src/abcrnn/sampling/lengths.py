@@ -18,6 +18,8 @@ import functools
 import re
 from fractions import Fraction
 
+from abcrnn.sampling.symbols import tuplet_pending
+
 LENGTH_CHARS = frozenset("0123456789/")
 # a note, rest or chord and the length written after it so far ("A3/", "z", "[CE]2")
 _SO_FAR = re.compile(r"(?:[A-Ga-gzx][,']*|\[[A-Ga-g^_=,'0-9/]+\])([0-9]*/*[0-9]*)$")
@@ -63,8 +65,8 @@ def _written(r, text: str):
     the note at multiplier 1."""
     tail = text[-24:]
     m = _SO_FAR.search(tail)
-    if m is None:
-        return None
+    if m is None or ("(" in tail and tuplet_pending(text[:len(text) - len(tail) + m.start()])):
+        return None                  # a tuplet's notes: its lengths are not the bar's
     at = len(text) - len(tail) + m.start(1)
     note = len(text) - len(tail) + m.start()
     before, one = r.open_bar(text[:note]), r.open_bar(text[:at])

@@ -21,6 +21,7 @@ from abcrnn.notation.bars import BOUNDARY
 FROM = RESTATED_FROM    # bars back: the bar before, two back, the same place a phrase back
 GAIN = 0.5              # how much a bar of deficit raises the chance
 MAX_CHANCE = 0.9
+_TIED_OVER = re.compile(r"-[ |:\]]*$")
 _ASIDE = re.compile(r'"[^"]*"|![^!]*!|\s+')     # as evaluate compares bars (notation/form.py)
 
 
@@ -60,6 +61,8 @@ def pick(rules, text: str, bars, rng) -> tuple[list[str], list[float]]:
     chance (``chance``) times the share of the corpus's restatements the candidates
     stand for: early in a tune only the bar before and the one before that are there,
     and folk tunes seldom restate those (the corpus: 18% of its restatements)."""
+    if _TIED_OVER.search(text[-8:]):     # the next bar begins with the tied note
+        return [], []
     shares = rules.restated_from()
     texts, weights = candidates(text, bars, shares)
     if not texts:

@@ -37,6 +37,10 @@ DECORATIONS = frozenset((
 # (corpus: chord symbols and annotations are a few characters, "Am7", "G/B", "^Fine")
 CLOSERS = {'"': '"', "[": "]", "{": "}", "!": "!"}
 INSIDE_MAX = {'"': 24, "]": 12, "}": 12, "!": 16}
+# a chord symbol names a chord (abc2midi: "Guitar chord does not start with A-G",
+# "Unrecognized chord name"): G, F#m7b5, Bbmaj7, D/F#, G(add9); or it is text
+ANNOTATION_MARKS = "^_<>@"
+CHORD_NAME = frozenset("ABCDEFG#bmajinsudgo0123456789+-()/")
 CHORD_NOTES_MAX = 4     # notes a [chord] holds: a fiddle's double and triple stops, not runs
 LENGTHENS = NOTE_LETTERS | frozenset("zZxXy,'/](|[:") | DIGITS     # what a length may follow
 BROKEN_AFTER = NOTE_LETTERS | frozenset("zZxXy,'/])") | DIGITS        # what may come before ">"
@@ -52,6 +56,10 @@ def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[s
     closer = CLOSERS.get(text[0])
     if closer and len(text) > INSIDE_MAX[closer]:
         return {closer}
+    if text[0] == '"':                           # a chord name, or text placed by ^_<>@
+        if len(text) == 1:
+            return set("ABCDEFG") | set(ANNOTATION_MARKS)
+        return None if text[1] in ANNOTATION_MARKS else set(CHORD_NAME) | {'"'}
     if text[0] == "!":                           # a name ABC knows, then "!"
         typed = text[1:]
         nxt = {d[len(typed)] for d in DECORATIONS if d.startswith(typed) and len(d) > len(typed)}
@@ -87,11 +95,32 @@ def _octaves(text: str, allowed: set[str]) -> set[str]:
     return allowed if last in NOTE_LETTERS else allowed - {"'", ","}
 
 
+_TIES_FROM = re.compile(r"(?:[A-Ga-g][,']*|[\])])[0-9/]*$")
+# a note tied over ("A2-|", "c-\n") and what was written of the next note so far
+_PENDING_TIE = re.compile(r"([A-Ga-g][,']*)[0-9/]*-[ |:\n]*([A-Ga-g][,']*)?$")
+
+
+def tied(text: str, allowed: set[str]) -> set[str]:
+    """After a tie, the next note is the same pitch (abc2midi: "Could not find note to
+    be tied"): its letter and octave marks, no rest between."""
+    m = _PENDING_TIE.search(text[-24:])
+    if m is None:
+        return allowed
+    pitch, typed = m.group(1), m.group(2) or ""
+    if typed == pitch:
+        return allowed - {"'", ","}
+    if pitch.startswith(typed):
+        nxt = pitch[len(typed)]
+        return allowed - NOTE_LETTERS - {"'", ",", "z", "x", "Z"} | ({nxt} & allowed)
+    return allowed
+
+
 def line_start(allowed: set[str], text: str, fields: frozenset) -> set[str]:
     """``allowed`` at the start of a line of folk music less a comment, ABC 2.0's ``+``
     and what only goes after a note (``>``, ``/``, ``-``, ``)``, ``}``, octave marks, a
-    ``\\``); after a continued line (``\\``) also the fields: the line goes on in music."""
-    out = allowed - {"%", "+", ">", "/", "-", ")", "}", "'", ",", "\\"}
+    ``\\``); after a continued line (``\\``) also the fields: the line goes on in music;
+    after a tie, its note (``tied``)."""
+    out = tied(text, allowed - {"%", "+", ">", "/", "-", ")", "}", "'", ",", "\\"})
     return out - (fields - NOTE_LETTERS) if text.endswith("\\\n") else out
 
 
@@ -133,6 +162,9 @@ def in_music(text: str, chars: frozenset) -> set[str]:
     if last not in BROKEN_AFTER:            # "A>B": between two notes only (not "| >e"),
         out -= {">", "<", ")", "-"}         # a slur ends on one ("|)", " )", "!)" warn), a
                                             # tie follows one ("|- c", "| - [B2d2]" warn)
+    if not _TIES_FROM.search(text[-24:]):   # ... a note, not a rest (abc2midi: "Cannot find
+        out.discard("-")                    # note before tie")
+    out = tied(text, out)
     run = re.search(r"[|:\]\[]*$", text).group()
     colons = len(run) - len(run.rstrip(":"))
     before = run[: len(run) - colons]
