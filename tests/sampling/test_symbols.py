@@ -253,3 +253,14 @@ def test_a_chord_symbol_names_a_chord_or_is_placed_text():
     assert inside('"', fields) == set("ABCDEFG^_<>@")
     assert {"m", "7", "/", "#", '"'} <= inside('"F', fields) and not {".", "x", " "} & inside('"F', fields)
     assert inside('"^Fin', fields) is None
+
+
+def test_no_stray_bracket_no_length_after_a_tuplet_mark_no_stray_sign():
+    # e22 at seed 7: "z2]>d2" (tune 123), "(3/2G/2F/2" (tune 107), a line "#G- |" (tune 36)
+    assert "]" not in in_music(HEAD + "f2z2", CHARS) and "]" in in_music(HEAD + "f2z2|", CHARS)
+    assert not {"/", "2"} & in_music(HEAD + "FF (3", CHARS) and "G" in in_music(HEAD + "FF (3", CHARS)
+    chars = CHARS | {"#", "*", "@"}
+    assert not {"#", "*", "@"} & in_music(HEAD + "AB", chars)
+    from abcrnn.sampling.symbols import line_start
+    assert not {"#", "*", "@"} & line_start(set(chars), HEAD, frozenset("PK"))
+    assert abcjs_warnings([HEAD + t + "\n" for t in ("f2z2]>d2 c2|", "FF (3/2G/2F/2G/2 FF|")])[0]

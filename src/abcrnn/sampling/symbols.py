@@ -24,6 +24,9 @@ NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
 # letters music may hold outside "...", !...!, [...]: notes, rests, spacers, ABC 2.1's decorations
 MUSIC_LETTERS = NOTE_LETTERS | frozenset("zZxXyHLMOPSTuv")
 DECORATION_MARKS = frozenset("HLMOPSTuv~.")       # ABC 2.1's one-character decorations
+# the rest of what folk music holds: bar lines, chords, graces, slurs, ties, lengths,
+# accidentals, octaves, broken rhythm, decorations, continuations ("#", "*", "@": none)
+MUSIC_MARKS = frozenset(' |:[]{}()!"^_=,\'/-<>~.\\\n0123456789')
 DIGITS = frozenset("0123456789")
 # ABC 2.1's decorations (section 4.14) that abcjs 6 draws (not dacoda, dacapo; tests/sampling/test_symbols.py)
 DECORATIONS = frozenset((
@@ -120,7 +123,8 @@ def line_start(allowed: set[str], text: str, fields: frozenset) -> set[str]:
     and what only goes after a note (``>``, ``/``, ``-``, ``)``, ``}``, octave marks, a
     ``\\``); after a continued line (``\\``) also the fields: the line goes on in music;
     after a tie, its note (``tied``)."""
-    out = tied(text, allowed - {"%", "+", ">", "/", "-", ")", "}", "'", ",", "\\"})
+    out = tied(text, (allowed & (MUSIC_LETTERS | MUSIC_MARKS | fields))
+               - {"%", "+", ">", "/", "-", ")", "}", "'", ",", "\\"})
     return out - (fields - NOTE_LETTERS) if text.endswith("\\\n") else out
 
 
@@ -147,8 +151,12 @@ def in_music(text: str, chars: frozenset) -> set[str]:
     """The characters allowed after ``text`` (a tune that ends in music, outside any
     chord symbol, chord, grace or decoration): ``chars`` (what the model may write in
     folk music) less what no reader reads there (lengths: lengths.py)."""
-    out = set(chars) - {"+"}
+    out = set(chars) - {"+"} - (set(chars) - MUSIC_LETTERS - MUSIC_MARKS)
     last = text[-1:]
+    if last != "|":                              # "]" closes a chord or "|]", not a rest ("z2]>d")
+        out.discard("]")
+    if re.search(r"\(\d(?::\d)?$", text[-6:]):     # "(3" takes ":" or its notes, no length
+        out -= DIGITS | {"/"}
     if last == "\\":                            # a continuation ends its line ("\\:|" warns)
         return {"\n"} & out
     out = _octaves(text, out)                   # an octave mark follows a note
