@@ -264,3 +264,13 @@ def test_no_stray_bracket_no_length_after_a_tuplet_mark_no_stray_sign():
     from abcrnn.sampling.symbols import line_start
     assert not {"#", "*", "@"} & line_start(set(chars), HEAD, frozenset("PK"))
     assert abcjs_warnings([HEAD + t + "\n" for t in ("f2z2]>d2 c2|", "FF (3/2G/2F/2G/2 FF|")])[0]
+
+
+def test_a_bar_full_after_an_octave_mark_takes_its_bar_line_and_no_tuplet_of_one():
+    # seeds 124 and 113 (e23): "=cGAFDEF\nG,=b2A2F2c2..." ran on past a full bar; "(1 ^^bB/2"
+    head = HEAD.replace("M:6/8", "M:2/4").replace("L:1/8", "L:1/16")
+    vocab = Vocab.from_texts([head + "".join(sorted(CHARS))])
+    g = AbcGuide(vocab, head, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "|=cGAFDEF\nG,"] == [KEEP] * 12
+    assert "|" in g.mask_rows()[0] and not {"=", "b", "A"} & g.mask_rows()[0]
+    assert not {"0", "1"} & in_music(HEAD + "AB (", CHARS) and "3" in in_music(HEAD + "AB (", CHARS)

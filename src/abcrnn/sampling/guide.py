@@ -143,7 +143,7 @@ class AbcGuide:
         if music is not None:                        # a length a staff draws and the bar holds
             music = lengths.allowed(r, text, music)
         full = bar.expected is not None and bar.duration == bar.expected and bar.duration > 0
-        if not full or (not text[-1:].isalnum() and text[-1:] not in " /)]-"):
+        if not full or (not text[-1:].isalnum() and text[-1:] not in " /)]-,'"):
             return music
         tokens = barlines.at_full_bar(self.rules, r, bar)
         firsts = {"|", ":"} if tokens is None else {t[0] for t in tokens}

@@ -157,6 +157,8 @@ def in_music(text: str, chars: frozenset) -> set[str]:
         out.discard("]")
     if re.search(r"\(\d(?::\d)?$", text[-6:]):     # "(3" takes ":" or its notes, no length
         out -= DIGITS | {"/"}
+    elif last == "(":                            # a tuplet of 2 to 9 notes, or a slur
+        out -= {"0", "1"}
     if last == "\\":                            # a continuation ends its line ("\\:|" warns)
         return {"\n"} & out
     out = _octaves(text, out)                   # an octave mark follows a note
