@@ -248,9 +248,10 @@ def test_a_tuplet_ends_in_its_bar():
 
 
 def test_a_chord_symbol_names_a_chord_or_is_placed_text():
-    # Ryan's Mammoth model (e21): "Guitar chord does not start with A-G", "Unrecognized chord name"
+    # Ryan's Mammoth model (e21): "Guitar chord does not start with A-G", "Unrecognized chord name";
+    # its fingerings ("4") abc2midi reads
     fields = frozenset("PK")
-    assert inside('"', fields) == set("ABCDEFG^_<>@")
+    assert inside('"', fields) == set("ABCDEFG^_<>@0123456789") and inside('"4', fields) == set('0123456789"')
     assert {"m", "7", "/", "#", '"'} <= inside('"F', fields) and not {".", "x", " "} & inside('"F', fields)
     assert inside('"^Fin', fields) is None
 

@@ -41,7 +41,8 @@ DECORATIONS = frozenset((
 CLOSERS = {'"': '"', "[": "]", "{": "}", "!": "!"}
 INSIDE_MAX = {'"': 24, "]": 12, "}": 12, "!": 16}
 # a chord symbol names a chord (abc2midi: "Guitar chord does not start with A-G",
-# "Unrecognized chord name"): G, F#m7b5, Bbmaj7, D/F#, G(add9); or it is text
+# "Unrecognized chord name"): G, F#m7b5, Bbmaj7, D/F#, G(add9); or a fingering ("4":
+# Ryan's Mammoth holds 3,000), or text placed by ^_<>@
 ANNOTATION_MARKS = "^_<>@"
 CHORD_NAME = frozenset("ABCDEFG#bmajinsudgo0123456789+-()/")
 CHORD_NOTES_MAX = 4     # notes a [chord] holds: a fiddle's double and triple stops, not runs
@@ -59,9 +60,11 @@ def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[s
     closer = CLOSERS.get(text[0])
     if closer and len(text) > INSIDE_MAX[closer]:
         return {closer}
-    if text[0] == '"':                           # a chord name, or text placed by ^_<>@
+    if text[0] == '"':                           # a chord name, a fingering, or placed text
         if len(text) == 1:
-            return set("ABCDEFG") | set(ANNOTATION_MARKS)
+            return set("ABCDEFG") | set(ANNOTATION_MARKS) | DIGITS
+        if text[1] in DIGITS:
+            return set(DIGITS) | {'"'}
         return None if text[1] in ANNOTATION_MARKS else set(CHORD_NAME) | {'"'}
     if text[0] == "!":                           # a name ABC knows, then "!"
         typed = text[1:]
