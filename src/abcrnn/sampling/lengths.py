@@ -44,6 +44,12 @@ def value(text: str) -> Fraction:
     return v / int(den) if den else v / 2 ** len(slashes)
 
 
+@functools.lru_cache(maxsize=4096)
+def value_of(text: str) -> Fraction:
+    """``value``, remembered: the mask asks for the same few lengths at every note."""
+    return value(text)
+
+
 @functools.lru_cache(maxsize=64)
 def _steps(unit: Fraction) -> tuple[frozenset, dict]:
     """Under L: ``unit``: the length texts a staff draws (multipliers up to 16), and for
@@ -90,7 +96,7 @@ def allowed(r, text: str, chars: set[str]) -> set[str]:
     good, least = _steps(unit)
     for bound in (room, None):      # a bar already too full (a redraw will mend it): drawable only
         def fits(t: str) -> bool:
-            return bound is None or value(t) * per <= bound
+            return bound is None or value_of(t) * per <= bound
 
         going_on = {c for c in LENGTH_CHARS if so_far + c in least and fits(so_far + c)}
         ends = so_far in good and fits(so_far)
@@ -110,7 +116,7 @@ def fits(r, before: str, ch: str) -> bool | None:
         return None
     _, so_far, room, per = found
     if ch in LENGTH_CHARS:
-        return so_far in _steps(unit)[1] and (value(so_far) * per <= room or room <= 0)
-    if so_far == "" and value("") * per > room >= value("/") * per > 0:
+        return so_far in _steps(unit)[1] and (value_of(so_far) * per <= room or room <= 0)
+    if so_far == "" and per > room >= per / 2 > 0:
         return True                  # "e" with room for "e/": the mask asks for the "/"
     return None

@@ -58,7 +58,7 @@ class Row:
         (the mask, the check of the drawn character and the next mask ask again)."""
         found = self.open_bars.get(text)
         if found is None:
-            if len(self.open_bars) >= 4:
+            if len(self.open_bars) >= 16:     # a note's length asks for the bar before it too
                 self.open_bars.clear()
             found = self.open_bars[text] = self.bars.open_bar(text)
         return found

@@ -16,6 +16,7 @@ These are ABC's syntax, not any corpus's habits: they hold for any model.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from abcrnn.notation.lexer import tokens
@@ -150,11 +151,17 @@ def tuplet_pending(text: str) -> bool:
     return sum(t.lastgroup in ("note", "rest", "chord") for t in tokens(tail, m.end())) < wanted
 
 
+@functools.lru_cache(maxsize=16)
+def _folk(chars: frozenset) -> frozenset:
+    """What folk music may hold of ``chars``: letters and marks ABC reads, no ``+``."""
+    return frozenset(chars & (MUSIC_LETTERS | MUSIC_MARKS)) - {"+"}
+
+
 def in_music(text: str, chars: frozenset) -> set[str]:
     """The characters allowed after ``text`` (a tune that ends in music, outside any
     chord symbol, chord, grace or decoration): ``chars`` (what the model may write in
     folk music) less what no reader reads there (lengths: lengths.py)."""
-    out = set(chars) - {"+"} - (set(chars) - MUSIC_LETTERS - MUSIC_MARKS)
+    out = set(_folk(chars))
     last = text[-1:]
     if last != "|":                              # "]" closes a chord or "|]", not a rest ("z2]>d")
         out.discard("]")
