@@ -188,3 +188,17 @@ def test_a_part_label_comes_only_where_a_part_closed():
     closed = "|:" + "|".join(["ABcd efgd"] * 8) + ":|\n"
     g.rows[0].closes[(0, 0, 8)] = True                      # the part closes at 8 bars
     assert [g.step(0, ch) for ch in closed] == [KEEP] * len(closed) and "P" in g.mask_rows()[0]
+
+
+def test_the_unit_is_one_the_corpus_writes_the_meter_in():
+    from abcrnn.sampling.header import HeaderRules
+    # make demo's first tune once: "R:hornpipe ... L:1/2 M:2/4", bars of one half note each
+    profile = {"units": {"1/8": 440, "1/4": 71, "1/16": 30, "1/2": 2},
+               "meters": {"2/4": 9, "C|": 9, "6/8": 9, "8/2": 1},
+               "meter_units": {"2/4": "1/8", "C|": "1/8", "6/8": "1/8", "8/2": "1/2"}}
+    h = HeaderRules(FormRules(profile=profile), frozenset())
+    assert h.candidates("L", {"M": "2/4"}) == ("1/8",)
+    assert "1/2" not in h.candidates("L", {"R": "hornpipe"})
+    assert h.candidates("M", {"L": "1/2"}) == ("8/2",)             # no rhythm yet: 8/2 is in 1/2
+    free = HeaderRules(FormRules(headers="all", profile=profile), frozenset())
+    assert "1/2" in free.candidates("L", {"M": "2/4"})

@@ -55,6 +55,7 @@ class HeaderRules:
         self.meters = tuple(prof.get("meters") or DEFAULT["meters"])
         self.units = tuple(prof.get("units") or DEFAULT["units"])
         self.rhythms = tuple(prof.get("rhythms") or DEFAULT["rhythms"])
+        self.meter_units = prof.get("meter_units") or DEFAULT["meter_units"]
         share = prof.get("field_share", {}).get("R", 0)
         # K: ends the header, so it is never "missing" before itself
         self.required = ((set(REQUIRED) | set(self.fixed)) - {"K"}
@@ -89,6 +90,12 @@ class HeaderRules:
         if name == "M":
             rhythm = values.get("R") or self.fixed.get("R")
             fit = meters_for(rhythm) if rhythm else None
+            if self.folk and (values.get("L") or self.fixed.get("L")):    # the unit came first:
+                unit = values.get("L") or self.fixed.get("L")              # a meter written in it
+                meters = tuple(m for m in (self.meters if fit is None else fit)
+                               if self.meter_units.get(normal_meter(m)) == unit)
+                if meters and (fit is None or set(meters) & set(self.meters)):
+                    return tuple(m for m in meters if fit is None or m in self.meters) or meters
             if fit is not None:
                 return tuple(m for m in self.meters if normal_meter(m) in fit) or fit
             if self.folk and "R" in self.required and rhythm is None and "R" not in self.fixed:
@@ -96,8 +103,13 @@ class HeaderRules:
                 return tuple(m for m in self.meters if any(agrees(r, m) is not False
                                                            for r in self.rhythms)) or self.meters
             return self.meters
-        if name == "L":
-            return self.units
+        if name == "L":         # folk: the unit the corpus writes the meter in (not M:2/4 L:1/2)
+            meter = values.get("M") or self.fixed.get("M")
+            usual = self.meter_units.get(normal_meter(meter)) if self.folk and meter else None
+            if self.folk and not meter:          # before M: a unit some meter it may take uses
+                used = {self.meter_units.get(normal_meter(m)) for m in self.candidates("M", values)}
+                return tuple(u for u in self.units if u in used) or self.units
+            return (usual,) if usual else self.units
         if name == "K" and self.folk:                 # a key abcjs and abc2midi read
             return KEYS
         if name == "P" and self.folk:                 # a part's label in the body: A, B, C...
