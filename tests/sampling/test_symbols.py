@@ -275,3 +275,4 @@ def test_a_bar_full_after_an_octave_mark_takes_its_bar_line_and_no_tuplet_of_one
     assert [g.step(0, ch) for ch in "|=cGAFDEF\nG,"] == [KEEP] * 12
     assert "|" in g.mask_rows()[0] and not {"=", "b", "A"} & g.mask_rows()[0]
     assert not {"0", "1"} & in_music(HEAD + "AB (", CHARS) and "3" in in_music(HEAD + "AB (", CHARS)
+    assert not {"6", "3"} & mask_after("|(6A/") and "2" in mask_after("|(6A/")   # e26: "(6SA/6"

@@ -74,10 +74,12 @@ def _written(r, text: str):
     the note at multiplier 1."""
     tail = text[-24:]
     m = _SO_FAR.search(tail)
-    if m is None or ("(" in tail and tuplet_pending(text[:len(text) - len(tail) + m.start()])):
-        return None                  # a tuplet's notes: its lengths are not the bar's
+    if m is None:
+        return None
     at = len(text) - len(tail) + m.start(1)
     note = len(text) - len(tail) + m.start()
+    if "(" in tail and tuplet_pending(text[:note]):
+        return at, m.group(1), None, None       # a tuplet's note: drawable, the bar judges the rest
     before, one = r.open_bar(text[:note]), r.open_bar(text[:at])
     if one.expected is None or one.unit is None or one.inside:
         return at, m.group(1), None, None
