@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from abcrnn.cli.common import read_tunes  # noqa: E402
-from abcrnn.corpus.read import load_corpus  # noqa: E402
-from abcrnn.music.c2st import two_sample_accuracy  # noqa: E402
-from abcrnn.music.evaluate import body_text  # noqa: E402
+from abcrnn.cli.common import read_tunes
+from abcrnn.corpus.read import load_corpus
+from abcrnn.music.c2st import two_sample_accuracy
+from abcrnn.music.evaluate import body_text
 
 
 def main() -> None:

@@ -86,6 +86,11 @@ def _written(r, text: str):
     return at, m.group(1), one.expected - before.duration, one.duration - before.duration
 
 
+def _holds(length: str, per: Fraction | None, room: Fraction | None) -> bool:
+    """Does a note of this length text fit ``room`` (None: any room)?"""
+    return room is None or value_of(length) * per <= room
+
+
 def allowed(r, text: str, chars: set[str]) -> set[str]:
     """``chars`` less what would give the note ending ``text`` a length a staff cannot
     draw or the bar cannot hold: a digit or ``/`` only toward a drawable length and
@@ -97,11 +102,8 @@ def allowed(r, text: str, chars: set[str]) -> set[str]:
     _, so_far, room, per = found
     good, least = _steps(unit)
     for bound in (room, None):      # a bar already too full (a redraw will mend it): drawable only
-        def fits(t: str) -> bool:
-            return bound is None or value_of(t) * per <= bound
-
-        going_on = {c for c in LENGTH_CHARS if so_far + c in least and fits(so_far + c)}
-        ends = so_far in good and fits(so_far)
+        going_on = {c for c in LENGTH_CHARS if so_far + c in least and _holds(so_far + c, per, bound)}
+        ends = so_far in good and _holds(so_far, per, bound)
         out = ((chars - LENGTH_CHARS) if ends else set()) | (going_on & chars)
         if out:
             return out
