@@ -51,19 +51,15 @@ def value_of(text: str) -> Fraction:
 
 
 @functools.lru_cache(maxsize=64)
-def _steps(unit: Fraction) -> tuple[frozenset, dict]:
-    """Under L: ``unit``: the length texts a staff draws (multipliers up to 16), and for
-    each prefix of one the least multiplier of the drawable lengths it begins. Lengths
-    as folk tunes write them: whole multipliers and halves with an odd numerator
+def _steps(unit: Fraction) -> tuple[frozenset, frozenset]:
+    """Under L: ``unit``: the length texts a staff draws (multipliers up to 16), and
+    every prefix of one (what a length written so far may go on toward). Lengths as
+    folk tunes write them: whole multipliers and halves with an odd numerator
     (``3/2``, not ``2/4`` or ``3/4``)."""
     texts = [f"{n}{tail}" for n in ["", *map(str, range(1, 17))] for tail in _TAILS
              if not tail or not n or int(n) % 2]          # "3/2", not "2/4" (it is "")
     good = frozenset(t for t in texts if drawable(value(t) * unit))
-    least: dict[str, Fraction] = {}
-    for t in good:
-        for i in range(len(t) + 1):
-            least[t[:i]] = min(least.get(t[:i], value(t)), value(t))
-    return good, least
+    return good, frozenset(t[:i] for t in good for i in range(len(t) + 1))
 
 
 def _written(r, text: str):
@@ -100,9 +96,9 @@ def allowed(r, text: str, chars: set[str]) -> set[str]:
     if unit is None:
         return chars
     _, so_far, room, per = found
-    good, least = _steps(unit)
+    good, prefixes = _steps(unit)
     for bound in (room, None):      # a bar already too full (a redraw will mend it): drawable only
-        going_on = {c for c in LENGTH_CHARS if so_far + c in least and _holds(so_far + c, per, bound)}
+        going_on = {c for c in LENGTH_CHARS if so_far + c in prefixes and _holds(so_far + c, per, bound)}
         ends = so_far in good and _holds(so_far, per, bound)
         out = ((chars - LENGTH_CHARS) if ends else set()) | (going_on & chars)
         if out:

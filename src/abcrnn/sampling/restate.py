@@ -18,7 +18,6 @@ import re
 from abcrnn.corpus.profile import RESTATED_FROM
 from abcrnn.notation.bars import BOUNDARY
 
-FROM = RESTATED_FROM    # bars back: the bar before, two back, the same place a phrase back
 GAIN = 0.5              # how much a bar of deficit raises the chance
 MAX_CHANCE = 0.9
 _TIED_OVER = re.compile(r"-[ |:\]]*$")
@@ -61,7 +60,7 @@ def pick(rules, text: str, bars, rng) -> tuple[list[str], list[float]]:
     chance (``chance``) times the share of the corpus's restatements the candidates
     stand for: early in a tune only the bar before and the one before that are there,
     and folk tunes seldom restate those (the corpus: 18% of its restatements)."""
-    if _TIED_OVER.search(text[-8:]):     # the next bar begins with the tied note
+    if _TIED_OVER.search(text[-8:]):     # the next bar begins with the tied note (or chord)
         return [], []
     shares = rules.restated_from()
     texts, weights = candidates(text, bars, shares)
@@ -87,7 +86,7 @@ def candidates(text: str, bars, shares: dict) -> tuple[list[str], list[float]]:
     voice = [b for b in bars if b.voice == last.voice]
     texts = _texts(text, voice)
     found: dict[str, float] = {}
-    for back, key in [*((k, str(k)) for k in FROM), (_part_back(voice), "far")]:
+    for back, key in [*((k, str(k)) for k in RESTATED_FROM), (_part_back(voice), "far")]:
         if not back or back > len(voice) or (key == "far" and (back <= 8 or back == 16)):
             continue
         b, bar_text = voice[-back], texts[-back]
