@@ -2,7 +2,7 @@
 import pytest
 
 from abcrnn.notation.tunes import header_and_body, strip_markers
-from abcrnn.sampling.guide import BAR, CHAR, KEEP, LINE, AbcGuide
+from abcrnn.sampling.guide import BAR, CHAR, EARLIER, KEEP, LINE, AbcGuide
 from abcrnn.sampling.sample import sample
 from conftest import tiny_model
 
@@ -79,6 +79,29 @@ def test_line_that_abc2midi_rejects_is_drawn_again(vocab):
     verdicts = feed(g, '"xy"GABc|\n')      # a chord symbol must start with A-G
     assert verdicts[-1] == LINE
     assert g.rows[0].text.endswith("K:G\nGABc|dcBA|")
+
+
+def test_a_line_checked_ahead_sends_the_row_back_once_its_check_is_read(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_ahead=3)
+    feed(g, "GABc|dcBA|\n")
+    assert feed(g, '"xy"GABc|\n') == [KEEP] * 10      # its check runs beside: on we go
+    assert g.rows[0].pending is not None
+    assert feed(g, "GA") == [KEEP, KEEP]
+    assert feed(g, "B") == [EARLIER]                   # read at its third step: wrong
+    assert g.rows[0].text.endswith("K:G\nGABc|dcBA|") and g.rows[0].pending is None
+    assert g.rows[0].line_mark == g.rows[0].bar_mark == len(g.rows[0].text)
+
+
+def test_a_line_checked_ahead_is_read_before_the_next_line_or_the_end(vocab):
+    g = AbcGuide(vocab, HEADER, 1, check_ahead=50)
+    feed(g, "GABc|dcBA|\n")
+    feed(g, '"xy"GABc|\n')
+    assert feed(g, "dcBA|\n")[-1] == EARLIER          # not yet due, but read first
+    assert g.rows[0].text.endswith("K:G\nGABc|dcBA|")
+    feed(g, "\nGABc|dcBA|\n")
+    verdicts = feed(g, "<end>")
+    assert verdicts == [KEEP] * 5 and g.rows[0].pending is None
+    assert g.rows[0].text.endswith("GABc|dcBA|\n<end>")
 
 
 def test_redraws_are_bounded(vocab):

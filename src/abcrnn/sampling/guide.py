@@ -16,7 +16,9 @@ character was drawn. The guide answers with a verdict:
                the sampler picks the bar from ``copy`` and the guide writes it;
 * ``LINE``   - abc2midi reports an error in the line just finished (or, at
                ``<end>``, anywhere the tune's end exposes, such as an unclosed
-               repeat): go back to the start of that line and draw it again.
+               repeat): go back to the start of that line and draw it again;
+* ``EARLIER``- the same for the line before, whose check ran beside the sampler
+               (``check_ahead``, ahead.py): ``ch`` and what followed that line go too.
 
 Masks: the header's fields and values (header.py); in the body, lines start with music
 or the body fields the rules allow; ``<`` at a line start only begins ``<end>``, where
@@ -33,13 +35,12 @@ import string
 from collections import Counter
 
 from abcrnn.notation.tunes import END, START
-from abcrnn.sampling import barlines, checks, form, lengths, restate, symbols
-from abcrnn.sampling.barlines import BARLINE_CHARS
+from abcrnn.sampling import ahead, barlines, checks, form, lengths, measure, restate, symbols
 from abcrnn.sampling.header import HeaderRules
 from abcrnn.sampling.row import Row
 from abcrnn.sampling.symbols import MUSIC_LETTERS, NOTE_LETTERS
 
-KEEP, BAR, LINE, CHAR, COPY = 0, 1, 2, 3, 4
+KEEP, BAR, LINE, CHAR, COPY, EARLIER = 0, 1, 2, 3, 4, 5
 _NOT_TRIGGER = set("|:][0123456789,- \t")
 FREE = form.FormRules(structure="free", headers="all")    # the guide before folk form
 TONIC_TRIES = 2
@@ -49,10 +50,12 @@ END_TRIES = 4
 class AbcGuide:
     def __init__(self, vocab, prime_text: str, batch: int, check_lines: bool = True,
                  max_bar_tries: int = 20, max_line_tries: int = 8, max_redraws: int = 800,
-                 max_char_tries: int = 12, form: form.FormRules | None = None, seed: int = 0):
+                 max_char_tries: int = 12, form: form.FormRules | None = None, seed: int = 0,
+                 check_ahead: int = 0):
         import shutil
         # Line checks need abc2midi; without it the masks and bar checks still apply.
         self.check_lines = check_lines and shutil.which("abc2midi") is not None
+        self.check_ahead = check_ahead      # a body line's check is read this many steps on (0: at once)
         self.max_bar_tries, self.max_line_tries = max_bar_tries, max_line_tries
         self.max_redraws = max_redraws      # per tune: bounds the time a hopeless tune can take
         self.max_char_tries = max_char_tries
@@ -167,6 +170,9 @@ class AbcGuide:
     def step(self, b: int, ch: str) -> int:
         """Record character ``ch`` for row b; return KEEP, CHAR, BAR or LINE."""
         r = self.rows[b]
+        r.steps += 1
+        if r.pending is not None and r.steps >= r.pending.due and self._settle(r) != KEEP:
+            return EARLIER
         if r.forced and ch == r.forced[0]:         # the guide's own text: already checked
             r.forced = r.forced[1:]
             self._append(r, ch)
@@ -186,7 +192,7 @@ class AbcGuide:
                 r.copy, r.copy_whole = closers, True
                 return COPY
         if (checking and r.body_start >= 0 and r.char_tries < self.max_char_tries
-                and not self._fits(r, before, ch)):
+                and not measure.fits(self.rules, r, before, ch)):
             r.char_tries += 1
             r.redraws += 1                    # refusals count toward the tune's budget too
             r.banned.add(ch)
@@ -205,40 +211,6 @@ class AbcGuide:
         r.banned.clear()
         r.char_tries = 0
         return KEEP
-
-    def _fits(self, r: Row, before: str, ch: str) -> bool:
-        """Does ``ch`` keep the current bar within its measure, and write a bar line the
-        form allows? A bar line may only come once the bar is full (a pick-up, an
-        ending's first bar, or a short bar that completes the pick-up may be short)."""
-        line = (before + ch).rsplit("\n", 1)[-1]
-        if len(line) > 1 and line[1] == ":" and line[0].isalpha() or line.startswith("%"):
-            return True                                      # a field or comment line
-        if r.barline is not None:
-            return barlines.fits(r, before, ch)
-        if ch in BARLINE_CHARS and len(before) == r.frozen_at:
-            return False           # a bar line the form accepted, gone back to: it stays as it is
-        bar = r.open_bar(before)
-        if bar.inside:                        # inside a chord, quote, decoration or grace:
-            return ch not in "\n|"            # it closes before the bar or the line does
-        if ch == ":" and before.endswith("|") and not before.endswith("||") and bar.repeat_open:
-            return False                      # abc2midi: "found another |: after a |:"
-        if ch == "\n" and line[:-1].strip() and set(line[:-1]) <= BARLINE_CHARS | {" "}:
-            return False                      # a line of nothing but a bar line
-        opens_bar = ch == "|" or (ch == ":" and not checks.ends_with_barline(before))
-        pending = self.rules.folk and "(" in before[-80:] and symbols.tuplet_pending(before + ch)
-        if opens_bar and pending:
-            return False                      # a tuplet ends in its bar (or the bar never fills)
-        if opens_bar and before[-1:] not in ("|", ":", "["):
-            tokens = barlines.tokens(self.rules, r, bar, ch)
-            if tokens and any(t.startswith(ch) for t in tokens):     # (False: none may come yet)
-                r.barline = (len(before), tokens)
-            return tokens is None or r.barline is not None
-        judged = True if opens_bar else lengths.fits(r, before, ch) if self.rules.folk else None
-        if judged is not None:                # a digit or "/": does the length it begins fit?
-            return judged
-        bar = r.open_bar(before + ch)
-        return bar.expected is None or bar.duration < bar.expected or (
-            bar.duration == bar.expected and not pending)     # full only once the tuplet is
 
     def _bar_verdict(self, r: Row, before: str, checking: bool = True, ch: str = "") -> int:
         """After a bar line: may the bar stand, and where does the tune stand now? Past
@@ -272,20 +244,38 @@ class AbcGuide:
         return KEEP
 
     def _line_verdict(self, r: Row, before: str, final: bool) -> int:
+        if r.pending is not None and self._settle(r) != KEEP:     # the line before it first
+            return EARLIER
         text = before[: -len(END) + 1].rstrip("\n") if final else before
         k_line = before.rsplit("\n", 1)[-1].startswith("K:")
         tries_left = r.end_tries < END_TRIES if final else r.line_tries < self.max_line_tries
-        if (self.check_lines and (r.in_body or k_line) and tries_left
-                and r.redraws < self.max_redraws
-                and checks.line_errors(text, r.text[: r.line_mark].count("\n") + 1, final)):
+        checking = (self.check_lines and (r.in_body or k_line) and tries_left
+                    and r.redraws < self.max_redraws)
+        first = r.text[: r.line_mark].count("\n") + 1
+        if checking and self.check_ahead and r.in_body and not final:
+            r.pending = ahead.submit(text, first, r.line_mark, r.steps + self.check_ahead)
+        elif checking and checks.line_errors(text, first, final):
             r.line_tries += 1
             r.end_tries += final
             r.no_end = final
             return self._rollback(r, r.line_mark, LINE)
-        r.line_tries, r.no_end = 0, False
+        else:
+            r.line_tries = 0
+        r.no_end = False
         if r.in_body or k_line:    # header lines keep the mark at the header's start, so a
             r.line_mark = r.bar_mark = len(before)   # bad header is drawn again as a whole
         return KEEP
+
+    def _settle(self, r: Row) -> int:
+        """Read the check of the line before (ahead.py): KEEP, or EARLIER once gone back
+        to where that line began."""
+        pending, r.pending = r.pending, None
+        if not pending.found.result():
+            r.line_tries = 0
+            return KEEP
+        r.line_tries += 1
+        r.line_mark = pending.mark
+        return self._rollback(r, pending.mark, EARLIER)
 
     def _rollback(self, r: Row, mark: int, kind: int) -> int:
         r.text = r.text[:mark]
@@ -293,7 +283,7 @@ class AbcGuide:
         report = r.bars.report(r.text)
         r.known_wrong = sum(b.status == "wrong" for b in report.bars)
         r.place = form.place(report.bars, report.pending_ending)
-        if kind == LINE:
+        if kind in (LINE, EARLIER):
             r.bar_mark = mark
         r.redraws += 1
         r.forced, r.barline, r.copy, r.copy_whole, r.copy_at, r.copy_prior = "", None, None, False, -1, None

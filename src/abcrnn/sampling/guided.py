@@ -1,6 +1,8 @@
 """Guided sampling's loop: all rows step together; the guide (guide.py) says for each
 row what may come next and whether the character drawn stands, and a row it sends
-back returns to the state saved at its bar or line mark (net.Marks).
+back returns to the state saved at its bar or line mark (net.Marks), or, when the
+check of a line came back wrong a few steps after it ended (ahead.py), at the mark
+where that line began.
 
 Rows that are done leave the batch (``Net.keep``), so the last long tunes of a batch
 do not pay for the rows that ended long before them."""
@@ -11,7 +13,8 @@ import torch
 from abcrnn.notation.tunes import END, START
 from abcrnn.sampling.barlines import BARLINE_CHARS
 from abcrnn.sampling.draw import pick
-from abcrnn.sampling.guide import BAR, CHAR, COPY, KEEP, LINE, AbcGuide
+from abcrnn.sampling.ahead import AHEAD
+from abcrnn.sampling.guide import BAR, CHAR, COPY, EARLIER, KEEP, LINE, AbcGuide
 from abcrnn.sampling.net import Generated, Marks, Net, select
 
 SCORE_CHARS = 6          # restated bars are told apart by the model's likelihood of their start
@@ -53,9 +56,10 @@ def masked_logits(net: Net, guide: AbcGuide, live: list[int], masks: _Masks) -> 
 
 def sample_guided(net: Net, vocab, prime: str, max_len: int, how, form=None):
     B = net.last.size(0)
-    g = AbcGuide(vocab, prime, B, form=form, seed=how[3].seed)
+    g = AbcGuide(vocab, prime, B, form=form, seed=how[3].seed, check_ahead=AHEAD)
     n_prime = len(g.rows[0].text)
-    marks = {"bar": Marks(net), "line": Marks(net)}
+    # "checked": where the line whose check is still running began
+    marks = {"bar": Marks(net), "line": Marks(net), "checked": Marks(net)}
     live = list(range(B))                 # the guide's row of each row of the batch
     busy = [True] * B                     # still writing (a done row waits for compaction)
     ended = [False] * B
@@ -74,6 +78,8 @@ def sample_guided(net: Net, vocab, prime: str, max_len: int, how, form=None):
                 if g.rows[b].bar_mark != before[i][0]:
                     marks["bar"].set(i, net)
                 if g.rows[b].line_mark != before[i][1]:
+                    if g.rows[b].pending is not None:     # its line is being checked
+                        marks["checked"].copy_from(i, marks["line"])
                     marks["line"].set(i, net)
         refused = [i for i, v in enumerate(verdicts) if v in (CHAR, COPY)]
         kept = net.save(refused) if refused else None
@@ -88,11 +94,13 @@ def sample_guided(net: Net, vocab, prime: str, max_len: int, how, form=None):
             if v == KEEP and (text.endswith(END) or len(text) - n_prime >= max_len):
                 ended[b], busy[i] = text.endswith(END), False
                 net.finished += 1
-            elif v in (BAR, LINE):                    # back to the mark: its saved place
-                key = "line" if v == LINE else "bar"
+            elif v in (BAR, LINE, EARLIER):           # back to the mark: its saved place
+                key = {BAR: "bar", LINE: "line", EARLIER: "checked"}[v]
                 marks[key].restore(i, net)
-                if key == "line":                     # the bar mark moved back with it
-                    marks["bar"].copy_from(i, marks["line"])
+                if v == EARLIER:                      # the later marks move back with it
+                    marks["line"].copy_from(i, marks[key])
+                if v != BAR:
+                    marks["bar"].copy_from(i, marks[key])
         if 0 < sum(busy) <= 0.75 * len(live):        # the rows still writing, alone
             stay = [i for i in range(len(live)) if busy[i]]
             net.keep(stay)

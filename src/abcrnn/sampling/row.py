@@ -38,6 +38,8 @@ class Row:
     copy_whole: bool = False       # copy holds whole bar lines: each must end where it ends
     copy_at: int = -1              # copy is for the bar starting the line that starts here
     copy_prior: list | None = None  # restated bars: each one's weight besides the model's say
+    steps: int = 0                 # characters drawn for it (kept or not): the row's own clock
+    pending: object = None         # the check of the line before, running beside (ahead.Pending)
     place: form.Place = field(default_factory=form.Place)
     rng: random.Random = field(default_factory=random.Random)   # the row's own draws (form choices)
     closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close
