@@ -104,6 +104,16 @@ def test_a_line_checked_ahead_is_read_before_the_next_line_or_the_end(vocab):
     assert g.rows[0].text.endswith("GABc|dcBA|\n<end>")
 
 
+def test_a_line_that_keeps_being_refused_is_drawn_again_from_its_start(vocab):
+    from abcrnn.sampling.guide import LINE_REFUSALS
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_char_tries=10 * LINE_REFUSALS)
+    feed(g, "GABc|dcBA|\nGABc|dcBA")
+    # a full bar takes its bar line: every note is refused, until the line goes back
+    verdicts = feed(g, "d" * (LINE_REFUSALS + 1))
+    assert verdicts == [CHAR] * LINE_REFUSALS + [LINE]
+    assert g.rows[0].text.endswith("K:G\nGABc|dcBA|") and g.rows[0].line_tries == 1
+
+
 def test_redraws_are_bounded(vocab):
     g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_bar_tries=2, max_char_tries=0)
     feed(g, "GABc|")

@@ -22,6 +22,8 @@ from abcrnn.notation.bars import BOUNDARY
 from abcrnn.notation.form import SQUARE_LENGTHS, count_bars
 from abcrnn.notation.rhythms import RHYTHM_METERS, meters_for, normal_meter, rhythm_name
 from abcrnn.notation.scanner import Bar
+from abcrnn.sampling import symbols
+from abcrnn.sampling.symbols import NOTE_LETTERS
 
 STRUCTURES = ("folk", "free")
 HEADERS = ("folk", "all")
@@ -231,3 +233,23 @@ def must_end(rules: FormRules, p: Place) -> bool:
         return False
     wanted = len(plan(rules.form)) if rules.form is not None else MAX_PARTS
     return p.parts_closed >= wanted or p.tune_bars >= MAX_BARS
+
+
+def line_start(rules: FormRules, r, chars: frozenset, fields: frozenset) -> set[str]:
+    """What a line of the body may begin with (row ``r``, the guide's Row; ``chars``: the
+    vocabulary; ``fields``: the letters of body fields): ``<`` of ``<end>`` only where the
+    tune may end (and must, once its last part closed), ``P`` only where a part closed."""
+    if must_end(rules, r.place):
+        return {"<"}
+    # no digit: abc2midi reads "|" at a line's end and "1" at the next one's start as
+    # an ending "|1", which the lexer (line by line) does not
+    start = ({c for c in chars if not c.isalpha() and not c.isdigit()} | NOTE_LETTERS
+             | set("xzZ") | fields) - {"\n"}
+    if rules.folk:
+        start = symbols.line_start(start, r.text, fields)
+        if not (r.place.just_closed or r.place.parts_closed + r.place.bars == 0):
+            start.discard("P")              # a part label ("P:B") closes a part
+    empty = r.open_bar(r.text).duration == 0      # no music since the last bar line
+    if r.no_end or not (empty and may_end(rules, r.place)):
+        start.discard("<")                  # after a refused ending, or mid-part: more music
+    return start

@@ -44,6 +44,7 @@ KEEP, BAR, LINE, CHAR, COPY, EARLIER = 0, 1, 2, 3, 4, 5
 _NOT_TRIGGER = set("|:][0123456789,- \t")
 FREE = form.FormRules(structure="free", headers="all")    # the guide before folk form
 TONIC_TRIES = 2
+LINE_REFUSALS = 48      # refusals in one line before it is drawn again from its start
 END_TRIES = 4
 
 
@@ -87,7 +88,7 @@ class AbcGuide:
                 return {":"}
             return self.header.value_chars(line, r.values)
         if line == "":
-            return self._line_start(r)
+            return form.line_start(self.rules, r, self._chars, self.header.body_fields)
         if len(line) == 1 and line in self.header.body_fields - NOTE_LETTERS:
             return {":"}
         if len(line) == 1 and line in NOTE_LETTERS:      # "A:" would be a header field
@@ -98,22 +99,6 @@ class AbcGuide:
         if line[:2] in ("M:", "L:", "P:", "K:"):
             return self.header.value_chars(line, {})
         return self._music_mask(r)
-
-    def _line_start(self, r: Row) -> set[str]:
-        if form.must_end(self.rules, r.place):
-            return {"<"}
-        # no digit: abc2midi reads "|" at a line's end and "1" at the next one's start as
-        # an ending "|1", which the lexer (line by line) does not
-        start = ({c for c in self._chars if not c.isalpha() and not c.isdigit()} | NOTE_LETTERS
-                 | set("xzZ") | self.header.body_fields) - {"\n"}
-        if self.rules.folk:
-            start = symbols.line_start(start, r.text, self.header.body_fields)
-            if not (r.place.just_closed or r.place.parts_closed + r.place.bars == 0):
-                start.discard("P")              # a part label ("P:B") closes a part
-        empty = r.open_bar(r.text).duration == 0      # no music since the last bar line
-        if r.no_end or not (empty and form.may_end(self.rules, r.place)):
-            start.discard("<")                  # after a refused ending, or mid-part: more music
-        return start
 
     def _music_mask(self, r: Row) -> set[str] | None:
         """In a line of music: an accidental must be followed by a note, a full bar by a
@@ -196,7 +181,7 @@ class AbcGuide:
             r.char_tries += 1
             r.redraws += 1                    # refusals count toward the tune's budget too
             r.banned.add(ch)
-            return CHAR
+            return self._dead_end(b, r) or CHAR
         if (r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
                 and checks.ends_with_barline(before)):
             r.bar_checked = closed_at
@@ -211,6 +196,22 @@ class AbcGuide:
         r.banned.clear()
         r.char_tries = 0
         return KEEP
+
+    def _dead_end(self, b: int, r: Row) -> int:
+        """After a refusal, a way out of a place no draw goes on from (the redraws of the
+        tunes whose budget ran out went there, ~800 refusals each on Ryan's Mammoth): BAR
+        when every character the rules allow has been refused (a full bar after ``\\``,
+        a tuplet with no room), LINE after LINE_REFUSALS in one line; 0: go on."""
+        r.line_refused += 1
+        if r.line_refused > LINE_REFUSALS and r.line_tries < self.max_line_tries:
+            r.line_tries += 1
+            return self._rollback(r, r.line_mark, LINE)
+        allowed = self.allowed(b)
+        if (allowed is None or (allowed & self._chars) - r.banned or r.bar_mark >= len(r.text)
+                or r.bar_tries >= self.max_bar_tries):
+            return 0
+        r.bar_tries += 1
+        return self._rollback(r, r.bar_mark, BAR)
 
     def _bar_verdict(self, r: Row, before: str, checking: bool = True, ch: str = "") -> int:
         """After a bar line: may the bar stand, and where does the tune stand now? Past
@@ -264,6 +265,7 @@ class AbcGuide:
         r.no_end = False
         if r.in_body or k_line:    # header lines keep the mark at the header's start, so a
             r.line_mark = r.bar_mark = len(before)   # bad header is drawn again as a whole
+            r.line_refused = 0
         return KEEP
 
     def _settle(self, r: Row) -> int:
@@ -284,7 +286,7 @@ class AbcGuide:
         r.known_wrong = sum(b.status == "wrong" for b in report.bars)
         r.place = form.place(report.bars, report.pending_ending)
         if kind in (LINE, EARLIER):
-            r.bar_mark = mark
+            r.bar_mark, r.line_refused = mark, 0
         r.redraws += 1
         r.forced, r.barline, r.copy, r.copy_whole, r.copy_at, r.copy_prior = "", None, None, False, -1, None
         r.frozen_at = mark if self.rules.folk and checks.ends_with_barline(r.text) else -1

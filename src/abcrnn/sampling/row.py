@@ -22,6 +22,7 @@ class Row:
     char_tries: int = 0
     body_start: int = -1           # offset where the body begins (-1: still in the header)
     line_tries: int = 0
+    line_refused: int = 0          # characters refused since the line began
     seen: Counter = field(default_factory=Counter)   # header fields written
     values: dict = field(default_factory=dict)        # their values (the first of each)
     in_body: bool = False
