@@ -95,3 +95,12 @@ def test_no_bar_restates_after_a_tie_into_it():
     rules = FormRules(restate=0.5, profile={"restated_from": SHARES})
     assert restate.pick(rules, REEL + body, bars_of(body), rng) == ([], [])
     assert restate.pick(rules, REEL + body.replace("A2-|", "A2|"), bars_of(body), rng)[0]
+
+
+def test_no_bar_is_restated_into_a_fourth_equal_bar_in_a_row():
+    run = "|".join(["B>A GA B2 A2"] * 3) + "|"
+    body = "ABcd efga|gfed cBAG|" + run
+    texts, _ = restate.candidates(REEL + body, bars_of(body), SHARES)
+    assert "B>A GA B2 A2" not in texts and "gfed cBAG" in texts
+    body = "ABcd efga|gfed cBAG|B>A GA B2 A2|B>A GA B2 \"B\"A2|"          # two: a third may come
+    assert "B>A GA B2 A2" in restate.candidates(REEL + body, bars_of(body), SHARES)[0]

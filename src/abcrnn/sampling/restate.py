@@ -20,6 +20,8 @@ from abcrnn.notation.bars import BOUNDARY
 
 GAIN = 0.5              # how much a bar of deficit raises the chance
 MAX_CHANCE = 0.9
+MAX_RUN = 3             # equal bars in a row a restatement may make: the bundled corpus's runs
+                        # of 4 or more are drum parts and spacers ("B2B2B2", "x8"), not tunes
 _TIED_OVER = re.compile(r"-[ |:\]]*$")
 _ASIDE = re.compile(r'"[^"]*"|![^!]*!|\s+')     # as evaluate compares bars (notation/form.py)
 
@@ -79,13 +81,15 @@ def candidates(text: str, bars, shares: dict) -> tuple[list[str], list[float]]:
     bar; their texts as written (chord symbols and decorations too), a text once. The
     weights are the corpus's shares of restatements from that far back (``shares``, the
     profile's ``restated_from``): the model's likelihood alone picks the bar before,
-    which folk tunes restate least (guided tunes: 12% of bars against the corpus's 2%)."""
+    which folk tunes restate least (guided tunes: 12% of bars against the corpus's 2%).
+    No candidate makes more than MAX_RUN equal bars in a row."""
     if not bars:
         return [], []
     last = bars[-1]
     voice = [b for b in bars if b.voice == last.voice]
     texts = _texts(text, voice)
     found: dict[str, float] = {}
+    run = next((k for k in range(1, len(texts)) if not _same(texts[-k - 1], texts[-1])), len(texts))
     for back, key in [*((k, str(k)) for k in RESTATED_FROM), (_part_back(voice), "far")]:
         if not back or back > len(voice) or (key == "far" and (back <= 8 or back == 16)):
             continue
@@ -94,9 +98,16 @@ def candidates(text: str, bars, shares: dict) -> tuple[list[str], list[float]]:
                 or b.expected != last.expected or b.key != last.key):
             continue
         bar_text = bar_text.strip()
+        if run >= MAX_RUN and _same(bar_text, texts[-1]):
+            continue            # demo tune 7 had five equal bars in a row
         if bar_text and "%" not in bar_text:
             found[bar_text] = found.get(bar_text, 0.0) + float(shares.get(key, 0.0))
     return [t for t, w in found.items() if w > 0], [w for w in found.values() if w > 0]
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """Are two bars' texts the same music (as ``restated`` compares them)?"""
+    return a is not None and b is not None and _ASIDE.sub("", a) == _ASIDE.sub("", b)
 
 
 def _part_back(voice) -> int:
