@@ -202,3 +202,21 @@ def test_the_unit_is_one_the_corpus_writes_the_meter_in():
     assert h.candidates("M", {"L": "1/2"}) == ("8/2",)             # no rhythm yet: 8/2 is in 1/2
     free = HeaderRules(FormRules(headers="all", profile=profile), frozenset())
     assert "1/2" in free.candidates("L", {"M": "2/4"})
+
+
+def test_part_labels_go_in_order():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import KEEP, AbcGuide
+    part = "|:" + "|".join(["ABcd efgd"] * 8) + ":|\n"
+    vocab = Vocab.from_texts([REEL + part + "P:ABCDE\n<end>"])
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    g.rows[0].closes[(0, 0, 8)] = True                      # the first part closes at 8 bars
+    assert [g.step(0, ch) for ch in part + "P:"] == [KEEP] * (len(part) + 2)
+    assert g.mask_rows()[0] == {"B"}                         # no label yet, one part closed
+    assert g.step(0, "B") == KEEP and g.mask_rows()[0] == {"\n"}
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in "P:"] == [KEEP] * 2 and g.mask_rows()[0] == {"A"}
+    assert g.step(0, "C") == KEEP and g.step(0, "\n") == KEEP      # written by hand: "P:C"
+    g.rows[0].closes[(0, 0, 8)] = True
+    assert [g.step(0, ch) for ch in part + "P:"] == [KEEP] * (len(part) + 2)
+    assert g.mask_rows()[0] == {"D"}                         # the one after the last label

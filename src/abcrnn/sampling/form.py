@@ -253,3 +253,13 @@ def line_start(rules: FormRules, r, chars: frozenset, fields: frozenset) -> set[
     if r.no_end or not (empty and may_end(rules, r.place)):
         start.discard("<")                  # after a refused ending, or mid-part: more music
     return start
+
+
+def part_label(line: str, body: str, parts_closed: int) -> set[str]:
+    """On a part label line of the body (``line``: "P:" so far; ``body``: the tune's body
+    up to it), what makes it the next part's letter: the one after the last label, or
+    after as many parts as have closed (9 of 20 guided tunes with a label had one out
+    of order: a second part "P:E")."""
+    labels = re.findall(r"^P:([A-Z])", body, re.M)
+    label = chr(ord(labels[-1]) + 1) if labels and labels[-1] < "Z" else chr(ord("A") + min(parts_closed, 25))
+    return {label} if line == "P:" else {"\n"}
