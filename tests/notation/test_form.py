@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from abcrnn.notation.form import form_facts, note_pitch_class, provenance, restated_bars
-from abcrnn.notation.rhythms import agrees, rhythm_name
+from abcrnn.notation.rhythms import agrees, rhythm_name, title_rhythm
 
 REEL = "X:1\nT:t\nR:reel\nM:C|\nL:1/8\nK:D\n"
 JIG = "X:1\nT:t\nR:jig\nM:6/8\nL:1/8\nK:G\n"
@@ -102,6 +102,12 @@ def test_pitch_classes():
 ])
 def test_rhythm_and_meter(rhythm, meter, ok):
     assert agrees(rhythm, meter) is ok
+
+
+def test_the_rhythm_a_title_names():
+    assert title_rhythm("O'Sullivan's Jig") == "jig" and title_rhythm("The Slip Jig") == "slip jig"
+    assert title_rhythm("Valse Musette") == "waltz" and title_rhythm("Reels of Bogie") == "reel"
+    assert title_rhythm("The Jigsaw") is None and title_rhythm("Tom's") is None
 
 
 def test_rhythm_names():

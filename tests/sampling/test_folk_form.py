@@ -220,3 +220,13 @@ def test_part_labels_go_in_order():
     g.rows[0].closes[(0, 0, 8)] = True
     assert [g.step(0, ch) for ch in part + "P:"] == [KEEP] * (len(part) + 2)
     assert g.mask_rows()[0] == {"D"}                         # the one after the last label
+
+
+def test_the_rhythm_is_the_one_the_title_names():
+    from abcrnn.sampling.header import HeaderRules
+    # seed 7 of the shipped model once: "O'Sollatle's Jig" a reel, "Eiskertan Polka" a reel
+    h = HeaderRules(FormRules(profile={"rhythms": {"jig": 9, "reel": 9, "polka": 5, "Jig": 1}}), frozenset())
+    assert set(h.candidates("R", {"T": "O'Sollatle's Jig"})) == {"jig", "Jig"}
+    assert h.candidates("R", {"T": "Eiskertan Polka, The"}) == ("polka",)
+    assert set(h.candidates("R", {"T": "The Jigsaw"})) == {"jig", "reel", "polka", "Jig"}
+    assert set(h.candidates("R", {"T": "Polka", "M": "6/8"})) == {"jig", "Jig"}   # the meter asked first

@@ -63,3 +63,14 @@ def rhythms_for(meter: str) -> list[str]:
     """The table's rhythms written in this meter."""
     m = normal_meter(meter)
     return [r for r, meters in RHYTHM_METERS.items() if m in meters]
+
+
+def title_rhythm(title: str) -> str | None:
+    """The rhythm a title names ("O'Sullivan's Jig" -> ``jig``, "Farandole de ..." ->
+    ``farandole``), the longest name of the table or its spellings that stands in it as
+    a word (plurals too), or None."""
+    text = re.sub(r"\s+", " ", title.lower())
+    for name in sorted((*RHYTHM_METERS, *ALIASES), key=len, reverse=True):
+        if re.search(rf"(?<![\w'-]){re.escape(name)}s?(?![\w'-])", text):
+            return ALIASES.get(name, name)
+    return None

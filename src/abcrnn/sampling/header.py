@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from abcrnn.corpus.profile import DEFAULT
 from abcrnn.notation.meter import parse_unit
-from abcrnn.notation.rhythms import agrees, meters_for, normal_meter, rhythm_name
+from abcrnn.notation.rhythms import agrees, meters_for, normal_meter, rhythm_name, title_rhythm
 
 FOLK_FIELDS = frozenset("TRMLK")
 # part labels and key changes; no meter or unit change: the rhythm (R:) fixes the metre
@@ -116,9 +116,10 @@ class HeaderRules:
             return PART_LABELS
         if name == "R" and self.folk:
             meter = values.get("M") or self.fixed.get("M")
-            if meter is None:
-                return self.rhythms
-            return tuple(r for r in self.rhythms if agrees(r, meter) is not False)
+            fit = tuple(r for r in self.rhythms if meter is None or agrees(r, meter) is not False)
+            named = title_rhythm(values.get("T") or self.fixed.get("T") or "")
+            # the rhythm the title names ("The Maid's Jig": 20 of 27 such titles had another)
+            return tuple(r for r in fit if named and rhythm_name(r) == named) or fit
         return None
 
     def value_chars(self, line: str, values: dict) -> set[str] | None:
