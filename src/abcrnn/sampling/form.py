@@ -258,8 +258,7 @@ def line_start(rules: FormRules, r, chars: frozenset, fields: frozenset) -> set[
 def part_label(line: str, body: str, parts_closed: int) -> set[str]:
     """On a part label line of the body (``line``: "P:" so far; ``body``: the tune's body
     up to it), what makes it the next part's letter: the one after the last label, or
-    after as many parts as have closed (9 of 20 guided tunes with a label had one out
-    of order: a second part "P:E")."""
+    after as many parts as have closed (guided tunes skipped letters: a lone "P:E")."""
     labels = re.findall(r"^P:([A-Z])", body, re.M)
     label = chr(ord(labels[-1]) + 1) if labels and labels[-1] < "Z" else chr(ord("A") + min(parts_closed, 25))
     return {label} if line == "P:" else {"\n"}
