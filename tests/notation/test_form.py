@@ -36,7 +36,13 @@ def test_pickup_and_the_short_last_bar_make_one_bar():
 def test_numbered_endings_count_once():
     body = "|:" + "|".join([BAR4] * 6) + "|1 " + BAR4 + "|" + BAR4 + ":|2 " + BAR4 + "|d8||\n"
     f = form_facts(REEL + body)
-    assert [(p.bars, p.endings, p.repeated) for p in f.parts] == [(8, 2, True)]
+    assert [(p.bars, p.endings, p.repeated, p.ending_bars) for p in f.parts] == [(8, 2, True, 2)]
+
+
+def test_first_ending_length_counts_its_bars_only():
+    one = "|:" + "|".join([BAR4] * 7) + "|1 " + BAR4 + ":|2 " + BAR4 + "||\n"
+    none = "|:" + "|".join([BAR4] * 8) + ":|\n"
+    assert [p.ending_bars for p in form_facts(REEL + one + none).parts] == [1, 0]
 
 
 def test_bracket_endings_and_a_following_part():

@@ -50,6 +50,71 @@ def test_endings_close_with_the_second_ending_and_match_its_length():
                                         + ":|2 " + BAR + "|"), 1) == {"||", "|]"}
 
 
+def test_a_first_ending_closes_the_part_at_its_square_length():
+    # bar 3 of a part opened a first ending: it closes at 4 bars, not at 8 (was "1:5")
+    early = place_of("|:" + "|".join([BAR] * 3) + "|1 ")
+    assert early.ending == 1
+    assert form.barlines(FOLK, place_of("|:" + "|".join([BAR] * 3) + "|1 " + BAR + "|"), 0,
+                         decide=lambda n: False) == {":|2"}
+    in_first = place_of("|:" + "|".join([BAR] * 6) + "|1 " + BAR + "|")
+    assert form.barlines(FOLK, in_first, 1, decide=lambda n: False) == {":|2"}
+
+
+def test_a_first_ending_starts_where_it_was_drawn_to():
+    seven = place_of("|".join([BAR] * 6) + "|")                    # bar 7 ends here
+    asked = []
+    assert form.barlines(FOLK, seven, 1, start_ending=lambda n, k: asked.append((n, k)) or True) == {"|1"}
+    assert asked == [(7, 1)]
+    assert form.barlines(FOLK, seven, 1, start_ending=lambda n, k: False) == {"|"}
+    six = place_of("|".join([BAR] * 5) + "|")
+    assert form.barlines(FOLK, six, 1, start_ending=lambda n, k: k == 2) == {"|1"}   # two bars
+    once = FormRules(form="AB")                                     # A is played once: no ending
+    assert form.barlines(once, seven, 1, start_ending=lambda n, k: True) == {"|"}
+
+
+def test_a_first_ending_after_a_repeat_needs_the_part_opened_with_a_repeat_sign():
+    # abc2midi: "found [1 or like before |:" for "...:|\nABcd|...|1 ...:|2 ..."
+    a = "|".join([BAR] * 8) + ":|\n"
+    seven = place_of(a + "|".join([BAR] * 6) + "|")
+    assert seven.after_repeat
+    assert form.barlines(FOLK, seven, 1, start_ending=lambda n, k: True) == {"|"}
+    assert form.barlines(FOLK, seven, 1, repeat_open=True, start_ending=lambda n, k: True) == {"|1"}
+    after_double = place_of("|".join([BAR] * 8) + "||\n" + "|".join([BAR] * 6) + "|")
+    assert not after_double.after_repeat
+    assert form.barlines(FOLK, after_double, 1, start_ending=lambda n, k: True) == {"|1"}
+    # a "||" after the ":|" does not do; a second ending or a "|:" since does
+    assert place_of(a + "|".join([BAR] * 4) + "||\n" + "|".join([BAR] * 6) + "|").after_repeat
+    ended = "|".join([BAR] * 7) + "|1 " + BAR + ":|2 " + BAR + "||\n"
+    assert not place_of(ended + "|".join([BAR] * 6) + "|").after_repeat
+    assert not place_of(a + "|:" + "|".join([BAR] * 6) + "|").after_repeat
+
+
+def test_ending_chances_are_the_corpus_shares():
+    rules = FormRules(profile={"part_endings": {"4": 0.0, "8": 0.5, "16": 0.0},
+                               "ending_bars": {"1": 0.8, "2": 0.2}})
+    assert form.ending_chance(rules, 6, 2) == pytest.approx(0.1)        # 0.5 x 0.2
+    assert form.ending_chance(rules, 7, 1) == pytest.approx(0.4 / 0.9)  # of the parts left
+    assert form.ending_chance(rules, 3, 1) == 0.0
+    # in all: 0.1 + 0.9 x 0.4 / 0.9 = 0.5 of the 8-bar parts have an ending
+    assert form.ending_chance(rules, 6, 2) + 0.9 * form.ending_chance(rules, 7, 1) == pytest.approx(0.5)
+
+
+def test_the_guide_writes_first_endings_as_the_corpus_does():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import CHAR, KEEP, AbcGuide
+    always = {"part_lengths": {"4": 0.0, "8": 1.0, "16": 0.0},
+              "part_endings": {"4": 1.0, "8": 1.0, "16": 1.0}, "ending_bars": {"1": 1.0, "2": 0.0}}
+    text = "|:" + "|".join(["ABcd efgd"] * 7) + "|"
+    vocab = Vocab.from_texts([REEL + text + "1 :2\n<end>"])
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0, profile=always))
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    assert g.mask_rows()[0] == {"1"}                           # "|1": the eighth bar is an ending
+    never = {**always, "part_endings": {"4": 0.0, "8": 0.0, "16": 0.0}}
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0, profile=never))
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    assert g.step(0, "1") == CHAR
+
+
 def test_the_tune_ends_after_a_part_and_eight_bars():
     four = place_of("|:" + "|".join([BAR] * 4) + ":|")
     assert four.just_closed and four.tune_bars == 4 and not form.may_end(FOLK, four)
@@ -172,6 +237,20 @@ def test_a_bar_line_beside_another_closes_a_part_only_where_that_one_could():
     assert g.step(0, "|") == KEEP and g.step(0, ":") == CHAR      # "|" goes on; "|:" would close
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
     assert [g.step(0, ch) for ch in "|: ABcd"] == [KEEP] * 7          # the body may open with "|:"
+
+
+def test_going_back_to_a_line_that_ended_mid_bar_counts_that_bar_as_open():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import KEEP, LINE, AbcGuide
+    # seed 15 once: a line ended mid-bar ("(3Bcd\n"); drawn again from there, the cut bar
+    # counted as the part's seventh, so "||" closed a part of 7 bars
+    text = "|".join(["ABcd efgd"] * 6) + "|ABcd efg\n"         # 7 of its 8 eighths
+    vocab = Vocab.from_texts([REEL + text + "|: B\n<end>"])
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    r = g.rows[0]
+    assert r.text.endswith("efg\n") and r.line_mark == len(r.text) - 1
+    assert g._rollback(r, r.line_mark, LINE) == LINE and r.place.bars == 6
 
 
 def test_a_part_label_comes_only_where_a_part_closed():

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from fractions import Fraction
 
 from abcrnn.notation.bars import bar_report
-from abcrnn.notation.form import parts, restated_bars, restated_from
+from abcrnn.notation.form import SQUARE_LENGTHS, parts, restated_bars, restated_from
 from abcrnn.notation.meter import default_unit, parse_meter
 from abcrnn.notation.tunes import header_and_body
 
@@ -30,6 +30,8 @@ DEFAULT = {"tunes": 0, "field_share": {"T": 1.0, "M": 1.0, "L": 1.0, "K": 1.0, "
            "restated_from": {"1": 0.069, "2": 0.107, "4": 0.3, "8": 0.129, "16": 0.027, "far": 0.3},
            # shares of parts by length in bars (the bundled corpus's)
            "part_lengths": {"4": 0.18, "8": 0.63, "16": 0.07},
+           # shares of parts of 4, 8, 16 bars with numbered endings; of first endings of 1, 2 bars
+           "part_endings": {"4": 0.37, "8": 0.43, "16": 0.12}, "ending_bars": {"1": 0.83, "2": 0.11},
            # the unit each meter is most often written in (the bundled corpus's; docs/RELIABILITY.md)
            "meter_units": {"2/2": "1/8", "2/4": "1/8", "3/4": "1/8", "3/8": "1/8", "4/2": "1/4",
                            "4/4": "1/8", "6/8": "1/8", "8/2": "1/2", "8/4": "1/4", "9/8": "1/8",
@@ -74,7 +76,8 @@ def profile(tunes: list[str]) -> dict:
     total = sum(b for _, b in restated)
     back = Counter(d for t in tunes for d in restated_from(t))
     n_back = max(1, sum(back.values()))
-    lengths = Counter(p.bars for t in tunes for p in parts(bar_report(t).bars))
+    all_parts = [p for t in tunes for p in parts(bar_report(t).bars)]
+    lengths = Counter(p.bars for p in all_parts)
     n_parts = max(1, sum(lengths.values()))
     return {"tunes": len(tunes),
             "field_share": {f: round(c / n, 4) for f, c in sorted(fields.items())},
@@ -84,4 +87,20 @@ def profile(tunes: list[str]) -> dict:
             "restated_from": {**{str(k): round(back[k] / n_back, 4) for k in RESTATED_FROM},
                               "far": round(sum(c for d, c in back.items() if d > 8 and d != 16) / n_back, 4)},
             "part_lengths": {str(k): round(lengths[k] / n_parts, 4) for k in (4, 8, 16)},
+            **endings(all_parts),
             "meter_units": meter_units(headers)}
+
+
+def endings(all_parts) -> dict:
+    """How the corpus ends its parts: ``part_endings``, the share of its parts of 4, 8
+    and 16 bars that have numbered endings (``|1 ... :|2``); ``ending_bars``, the share
+    of those first endings that last 1 and 2 bars (longer ones are rare: bundled
+    corpus 4%)."""
+    square = [p for p in all_parts if p.bars in SQUARE_LENGTHS]
+    by_length = Counter(p.bars for p in square)
+    ended = Counter(p.bars for p in square if p.endings)
+    first = Counter(p.ending_bars for p in square if p.endings)
+    n_first = max(1, sum(first.values()))
+    return {"part_endings": {str(k): round(ended[k] / by_length[k], 4) if by_length[k] else 0.0
+                             for k in SQUARE_LENGTHS},
+            "ending_bars": {str(k): round(first[k] / n_first, 4) for k in (1, 2)}}

@@ -51,6 +51,7 @@ class Part:
     repeated: bool          # closed by a repeat sign, or has numbered endings
     endings: int = 0        # how many numbered endings
     label: str = ""         # its P: label, if the body gives one
+    ending_bars: int = 0    # bars of its first ending (0: no numbered endings)
 
 
 def _number(ending: str) -> int:
@@ -103,7 +104,9 @@ def parts(bars: list[Bar]) -> list[Part]:
             continue
         endings = sum(b.in_ending for b in chunk)
         repeated = endings > 0 or chunk[-1].closed_by.startswith(":")
-        out.append(Part(n, repeated, endings, chunk[0].part))
+        first = next((i for i, b in enumerate(chunk) if b.in_ending), None)
+        out.append(Part(n, repeated, endings, chunk[0].part,
+                        count_bars(chunk[first:]) if first is not None else 0))
     return out
 
 

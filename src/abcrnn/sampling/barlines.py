@@ -18,9 +18,19 @@ def closes(rules: form.FormRules, r: Row, n: int) -> bool:
     return r.closes[key]
 
 
+def starts_ending(rules: form.FormRules, r: Row, n: int, k: int) -> bool:
+    """Does the part start a first ending of k bars after n bars? Only where it closes
+    at n + k (``closes``, drawn now); drawn once per place, like ``closes``."""
+    key = ("ending", r.place.parts_closed, n)
+    if key not in r.closes:
+        r.closes[key] = closes(rules, r, n + k) and r.rng.random() < form.ending_chance(rules, n, k)
+    return r.closes[key]
+
+
 def at_full_bar(rules: form.FormRules, r: Row, bar) -> frozenset[str] | None:
     """The bar lines allowed after a full bar (None: any)."""
-    return form.barlines(rules, r.place, 1, lambda n: closes(rules, r, n), bar.repeat_open)
+    return form.barlines(rules, r.place, 1, lambda n: closes(rules, r, n), bar.repeat_open,
+                         lambda n, k: starts_ending(rules, r, n, k))
 
 
 def tokens(rules: form.FormRules, r: Row, bar, ch: str):
@@ -32,7 +42,8 @@ def tokens(rules: form.FormRules, r: Row, bar, ch: str):
             return None                    # which is read with it: it may close a part only
         if r.place.just_closed:            # where that one could (notation/form.py's parts)
             return frozenset({"|", "|:"})
-        return form.barlines(rules, r.place, 0, lambda n: closes(rules, r, n), bar.repeat_open)
+        return form.barlines(rules, r.place, 0, lambda n: closes(rules, r, n), bar.repeat_open,
+                             lambda n, k: starts_ending(rules, r, n, k))
     if exp is None or dur == exp:
         return at_full_bar(rules, r, bar)
     if dur > exp:

@@ -127,7 +127,7 @@ class AbcGuide:
             if not self.rules.folk:
                 return {closer} if closer and len(bar.inside) > symbols.INSIDE_MAX[closer] else None
             return symbols.inside(bar.inside, self.header.body_fields,
-                                  lambda line: self.header.value_chars(line, {}), text[:-len(bar.inside)])
+                                  lambda line: self.header.value_chars(line, {}))
         # folk form: only what every reader reads (abcm2ps: "Bad character 'h'"; symbols.py)
         music = symbols.in_music(text, self._music_chars) if self.rules.folk else None
         if music is not None:                        # a length a staff draws and the bar holds
@@ -286,7 +286,9 @@ class AbcGuide:
         r.bar_checked = len(r.text.rstrip())  # the bar line we go back to was accepted
         report = r.bars.report(r.text)
         r.known_wrong = sum(b.status == "wrong" for b in report.bars)
-        r.place = form.place(report.bars, report.pending_ending)
+        # a mark can be mid-bar (a line may end mid-bar): the bar it cuts is not closed
+        closed = report.bars[:-1] if report.bars and report.bars[-1].col < 0 else report.bars
+        r.place = form.place(closed, report.pending_ending)
         if kind in (LINE, EARLIER):
             r.bar_mark, r.line_refused = mark, 0
         r.redraws += 1

@@ -25,6 +25,9 @@ def fits(rules: form.FormRules, r: Row, before: str, ch: str) -> bool:
         return False                      # abc2midi: "found another |: after a |:"
     if ch == "\n" and line[:-1].strip() and set(line[:-1]) <= BARLINE_CHARS | {" "}:
         return False                      # a line of nothing but a bar line
+    if ch in "\n\\" and rules.folk and "(" in before[-80:] and symbols.tuplet_pending(before):
+        return False                      # a tuplet ends on its line: the next one cannot see
+                                          # it, and every line after "(3e \n" was refused
     opens_bar = ch == "|" or (ch == ":" and not checks.ends_with_barline(before))
     pending = rules.folk and "(" in before[-80:] and symbols.tuplet_pending(before + ch)
     if opens_bar and pending:

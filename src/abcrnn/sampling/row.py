@@ -43,7 +43,8 @@ class Row:
     pending: object = None         # the check of the line before, running beside (ahead.Pending)
     place: form.Place = field(default_factory=form.Place)
     rng: random.Random = field(default_factory=random.Random)   # the row's own draws (form choices)
-    closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close
+    closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close;
+                                                    # ("ending", part, bars) -> an ending starts
     bars: IncrementalBars = field(default_factory=IncrementalBars)   # bar_report of text, kept up
     open_bars: dict = field(default_factory=dict)   # text -> its OpenBar: the last few asked
 

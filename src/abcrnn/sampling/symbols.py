@@ -52,12 +52,11 @@ BROKEN_AFTER = NOTE_LETTERS | frozenset("zZxXy,'/])") | DIGITS        # what may
 NOTE_PARTS = NOTE_LETTERS | frozenset("^_=,'/") | DIGITS      # what a chord's or grace's notes hold
 
 
-def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[str] | None:
+def inside(text: str, fields: frozenset, values=None) -> set[str] | None:
     """The characters allowed next in ``text``, an open chord symbol (``"Am``),
     decoration (``!tr``), chord (``[CE``), inline field (``[K:``) or grace (``{ga``);
     None: any. ``fields``: the letters a body field may have (``[K:D]``); ``values(line)``
-    the characters that keep a field line (``M:3/``) one of its values, or None;
-    ``before``: the music before ``text`` (an ending, ``[2``, follows a bar line only)."""
+    the characters that keep a field line (``M:3/``) one of its values, or None."""
     closer = CLOSERS.get(text[0])
     if closer and len(text) > INSIDE_MAX[closer]:
         return {closer}
@@ -72,10 +71,10 @@ def inside(text: str, fields: frozenset, values=None, before: str = "") -> set[s
         nxt = {d[len(typed)] for d in DECORATIONS if d.startswith(typed) and len(d) > len(typed)}
         return nxt | ({"!"} if typed in DECORATIONS else set()) or {"!"}
     if text[0] == "[":
-        if len(text) == 1:      # a chord, an inline field, or after a bar line an ending ("[2")
-            after_bar = before.rstrip(" ").endswith(("|", ":"))
-            return set(NOTE_LETTERS | set("^_=") | (fields - NOTE_LETTERS)
-                       | (set("123456789") if after_bar else set()))
+        if len(text) == 1:      # a chord or an inline field; no ending ("[2"): folk form
+            # writes them "|1" and ":|2", where its rules put them ("| [2" after a part
+            # with no first ending: abc2midi "Missing :| at end of tune", seed 7's tune 78)
+            return set(NOTE_LETTERS | set("^_=") | (fields - NOTE_LETTERS))
         if text[1] in fields - NOTE_LETTERS:     # an inline field: [K:D], [M:3/4]
             if len(text) == 2:
                 return {":"}
