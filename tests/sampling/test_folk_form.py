@@ -283,6 +283,16 @@ def test_the_unit_is_one_the_corpus_writes_the_meter_in():
     assert "1/2" in free.candidates("L", {"M": "2/4"})
 
 
+def test_a_part_label_may_be_a_name_the_corpus_gives_parts():
+    names = ("Variations:", "Intro")
+    assert form.part_label("P:", "", 1, names) == {"B", "V", "I"}
+    assert form.part_label("P:Var", "", 1, names) == {"i"}
+    assert form.part_label("P:Variations:", "", 1, names) == {"\n"}
+    assert form.part_label("P:", "", 1) == {"B"}                   # a corpus without names
+    # a name is no letter: the letters go on from the last letter ("P:Variations:" is no "P:V")
+    assert form.part_label("P:", "P:A\nABcd|]\nP:Variations:\nABcd|]\n", 2, names) == {"B", "V", "I"}
+
+
 def test_part_labels_go_in_order():
     from abcrnn.model.vocab import Vocab
     from abcrnn.sampling.guide import KEEP, AbcGuide

@@ -5,6 +5,7 @@ written in, and how much they restate their bars. Training stores it in model.js
 bundled corpus's; a model without one gets ``DEFAULT``."""
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from fractions import Fraction
 
@@ -14,6 +15,7 @@ from abcrnn.notation.meter import default_unit, parse_meter
 from abcrnn.notation.tunes import header_and_body
 
 TOP = 40                 # values kept per field
+_LETTERS = re.compile(r"[A-Z][0-9]*|[A-Z](\.?[A-Z])*")      # "B", "A2", "ABAB": letters, not names
 MIN_SHARE = 0.002        # values rarer than this are left out (typos, one-off meters)
 RESTATED_FROM = (1, 2, 4, 8, 16)     # bars back the guide restates from (sampling/restate.py);
                                      # "far": further than 8 (a part back), 16 aside
@@ -88,6 +90,7 @@ def profile(tunes: list[str]) -> dict:
                               "far": round(sum(c for d, c in back.items() if d > 8 and d != 16) / n_back, 4)},
             "part_lengths": {str(k): round(lengths[k] / n_parts, 4) for k in (4, 8, 16)},
             **endings(all_parts),
+            "part_names": part_names([header_and_body(t)[1] for t in tunes]),
             "meter_units": meter_units(headers)}
 
 
@@ -104,3 +107,14 @@ def endings(all_parts) -> dict:
     return {"part_endings": {str(k): round(ended[k] / by_length[k], 4) if by_length[k] else 0.0
                              for k in SQUARE_LENGTHS},
             "ending_bars": {str(k): round(first[k] / n_first, 4) for k in (1, 2)}}
+
+
+def part_names(bodies: list[list[str]]) -> dict[str, int]:
+    """The part labels of the body that are names, not letters (``P:Variations``,
+    ``P:Intro``: the bundled corpus's tunes write out their variations under one), with
+    the number of tunes that have each; those of fewer than 2 tunes (or MIN_SHARE) left out."""
+    counts = Counter(v for body in bodies
+                     for v in {ln[2:].split("%", 1)[0].strip() for ln in body if ln.startswith("P:")}
+                     if v and not _LETTERS.fullmatch(v))
+    n = max(1, len(bodies))
+    return {v: c for v, c in counts.most_common(TOP) if c >= 2 and c / n >= MIN_SHARE}

@@ -96,8 +96,9 @@ class AbcGuide:
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
             return {nxt} if nxt else None
-        if line.startswith("P:") and self.rules.folk:     # the next part's letter
-            return form.part_label(line, r.text[r.body_start:], r.place.parts_closed)
+        if line.startswith("P:") and self.rules.folk:     # the next letter, or a name
+            return form.part_label(line, r.text[r.body_start:], r.place.parts_closed,
+                                   tuple(self.rules.profile.get("part_names") or ()))
         if line[:2] in ("M:", "L:", "P:", "K:"):
             return self.header.value_chars(line, {})
         return self._music_mask(r)
