@@ -20,5 +20,7 @@ def test_part_endings_and_their_lengths():
 
 def test_part_names_are_the_labels_that_are_words():
     tune = HEAD + "P:A\n" + BAR + "|]\nP:Variations:\n" + BAR + "|]\nP:B\n" + BAR + "|]\nP:ABAB\n"
-    got = profile([tune, tune, HEAD + "P:Intro\n" + BAR + "|]\n"])
-    assert got["part_names"] == {"Variations:": 2}            # "Intro": one tune only
+    intro = HEAD + "P:Intro\n" + BAR + "|]\nP:Trio\n" + BAR + "|]\n"
+    got = profile([tune, tune, intro, intro, HEAD + "P:Coda\n" + BAR + "|]\n" + BAR + "|]\nP:Coda\n"])
+    # "Intro" is before any music; "Trio" after it, in 2 tunes; "Coda" after music in 1 tune
+    assert got["part_names"] == {"Variations:": 2, "Trio": 2}

@@ -289,6 +289,7 @@ def test_a_part_label_may_be_a_name_the_corpus_gives_parts():
     assert form.part_label("P:Var", "", 1, names) == {"i"}
     assert form.part_label("P:Variations:", "", 1, names) == {"\n"}
     assert form.part_label("P:", "", 1) == {"B"}                   # a corpus without names
+    assert form.part_label("P:", "", 0, names) == {"A"}            # no name before any music
     # a name is no letter: the letters go on from the last letter ("P:Variations:" is no "P:V")
     assert form.part_label("P:", "P:A\nABcd|]\nP:Variations:\nABcd|]\n", 2, names) == {"B", "V", "I"}
 

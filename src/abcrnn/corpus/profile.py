@@ -15,6 +15,7 @@ from abcrnn.notation.meter import default_unit, parse_meter
 from abcrnn.notation.tunes import header_and_body
 
 TOP = 40                 # values kept per field
+_FIELD = re.compile(r"[A-Za-z]:")
 _LETTERS = re.compile(r"[A-Z][0-9]*|[A-Z](\.?[A-Z])*")      # "B", "A2", "ABAB": letters, not names
 MIN_SHARE = 0.002        # values rarer than this are left out (typos, one-off meters)
 RESTATED_FROM = (1, 2, 4, 8, 16)     # bars back the guide restates from (sampling/restate.py);
@@ -110,11 +111,17 @@ def endings(all_parts) -> dict:
 
 
 def part_names(bodies: list[list[str]]) -> dict[str, int]:
-    """The part labels of the body that are names, not letters (``P:Variations``,
-    ``P:Intro``: the bundled corpus's tunes write out their variations under one), with
-    the number of tunes that have each; those of fewer than 2 tunes (or MIN_SHARE) left out."""
-    counts = Counter(v for body in bodies
-                     for v in {ln[2:].split("%", 1)[0].strip() for ln in body if ln.startswith("P:")}
-                     if v and not _LETTERS.fullmatch(v))
+    """The part labels that are names, not letters, given after the tune's first music
+    (``P:Variations``: the bundled corpus's tunes write out their variations under one;
+    a name before any music is an intro's, 1% of its tunes), with the number of tunes
+    that have each; those of fewer than 2 tunes (or MIN_SHARE) left out."""
+    counts: Counter = Counter()
+    for body in bodies:
+        names, music = set(), False
+        for ln in body:
+            if ln.startswith("P:") and music:
+                names.add(ln[2:].split("%", 1)[0].strip())
+            music = music or bool(ln.strip() and not _FIELD.match(ln) and not ln.startswith("%"))
+        counts.update(v for v in names if v and not _LETTERS.fullmatch(v))
     n = max(1, len(bodies))
     return {v: c for v, c in counts.most_common(TOP) if c >= 2 and c / n >= MIN_SHARE}

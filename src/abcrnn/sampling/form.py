@@ -300,11 +300,12 @@ def part_label(line: str, body: str, parts_closed: int, names=()) -> set[str]:
     up to it, or to its end), what makes it the next part's letter, the one after the last label or
     after as many parts as have closed (guided tunes skipped letters: a lone "P:E"), or
     one of the names the model's corpus gives parts (``names``: the profile's
-    ``part_names``, such as "Variations:" in the bundled corpus, 15% of its tunes)."""
+    ``part_names``, such as "Variations:" in the bundled corpus, 15% of its tunes), once
+    a part has closed."""
     before = body[: len(body) - len(line)] if body.endswith(line) else body    # not this line
     labels = re.findall(r"^P:([A-Z])[ \t]*$", before, re.M)
     label = chr(ord(labels[-1]) + 1) if labels and labels[-1] < "Z" else chr(ord("A") + min(parts_closed, 25))
     value = line[2:]
-    options = (label, *names)
+    options = (label, *names) if parts_closed else (label,)     # a name after music only
     return ({o[len(value)] for o in options if o.startswith(value) and len(o) > len(value)}
             | ({"\n"} if value in options else set()))
