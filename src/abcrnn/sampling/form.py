@@ -6,7 +6,9 @@ tune may end.
 Rules of ``structure="folk"`` (``"free"`` keeps none of them):
 * a part closes (``:|``, ``||``, ``|]``, ``::``, ``|:``) only after 4, 8 or 16 bars
   counted as the evaluator counts them (notation/form.py), and must close at 16;
-* a first ending closes with ``:|2``, and the second ending then has as many bars;
+* a part takes first and second endings as often as the model's corpus's parts of its
+  length do (``ending_chance``); a first ending closes the part with ``:|2`` at that
+  length, and the second ending then has as many bars;
 * the last note of a part is the tonic (the guide puts the tonic in its place);
 * the tune may end only after a part has closed and it has 8 bars or more, and must
   end after ``MAX_PARTS`` parts; with ``form`` (``AABB``, ``ABC``, ``AABBCC``...) it has
@@ -297,11 +299,11 @@ def line_start(rules: FormRules, r, chars: frozenset, fields: frozenset) -> set[
 
 def part_label(line: str, body: str, parts_closed: int, names=()) -> set[str]:
     """On a part label line of the body (``line``: "P:" so far; ``body``: the tune's body
-    up to it, or to its end), what makes it the next part's letter, the one after the last label or
-    after as many parts as have closed (guided tunes skipped letters: a lone "P:E"), or
-    one of the names the model's corpus gives parts (``names``: the profile's
-    ``part_names``, such as "Variations:" in the bundled corpus, 15% of its tunes), once
-    a part has closed."""
+    up to it, or to its end), what makes it the next part's letter, the one after the
+    last label or after as many parts as have closed (guided tunes skipped letters: a
+    lone "P:E"), or, once a part has closed, one of the names the model's corpus gives
+    parts (``names``: the profile's ``part_names``; "Variations:" and the like in 15% of
+    the bundled corpus's tunes)."""
     before = body[: len(body) - len(line)] if body.endswith(line) else body    # not this line
     labels = re.findall(r"^P:([A-Z])[ \t]*$", before, re.M)
     label = chr(ord(labels[-1]) + 1) if labels and labels[-1] < "Z" else chr(ord("A") + min(parts_closed, 25))
