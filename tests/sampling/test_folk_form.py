@@ -218,7 +218,8 @@ def test_an_opening_is_written_after_the_asked_header_and_stays(model):
 def test_no_note_comes_after_the_last_part():
     from abcrnn.model.vocab import Vocab
     from abcrnn.sampling.guide import CHAR, KEEP, AbcGuide
-    text = "|".join(["ABcd efgd"] * 16) + "|]"          # one part of 16 bars, home on D
+    # one part of 16 bars, home on D (its last bar's broken rhythm: no other way to close it)
+    text = "|".join(["ABcd efgd"] * 15 + ["ABcd efg>d"]) + "|]"
     vocab = Vocab.from_texts([REEL + text + " B\n<end>"])
     only16 = {"part_lengths": {"4": 0.0, "8": 0.0, "16": 1.0}}     # no part closes before 16 bars
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(form="A", restate=0.0, profile=only16))
@@ -253,6 +254,23 @@ def test_going_back_to_a_line_that_ended_mid_bar_counts_that_bar_as_open():
     assert g._rollback(r, r.line_mark, LINE) == LINE and r.place.bars == 6
 
 
+def write(g, text: str) -> list[int]:
+    """Step row 0 through ``text`` as the sampler would, choosing the part's closing bar
+    as drawn where the guide offers ways to close it on the tonic (guided.close_part)."""
+    from abcrnn.sampling.guide import BAR
+    verdicts = []
+    for ch in text:
+        v = g.step(0, ch)
+        r = g.rows[0]
+        if v == BAR and r.copy_full:
+            chosen, r.copy, r.copy_prior, r.copy_full = r.copy[0], None, None, False
+            r.forced = chosen
+            assert [g.step(0, c) for c in chosen] == [0] * len(chosen)     # KEEP
+            v = g.step(0, ch)
+        verdicts.append(v)
+    return verdicts
+
+
 def test_a_part_label_comes_only_where_a_part_closed():
     from abcrnn.model.vocab import Vocab
     from abcrnn.sampling.guide import KEEP, AbcGuide
@@ -266,7 +284,7 @@ def test_a_part_label_comes_only_where_a_part_closed():
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
     closed = "|:" + "|".join(["ABcd efgd"] * 8) + ":|\n"
     g.rows[0].closes[(0, 0, 8)] = True                      # the part closes at 8 bars
-    assert [g.step(0, ch) for ch in closed] == [KEEP] * len(closed) and "P" in g.mask_rows()[0]
+    assert write(g, closed) == [KEEP] * len(closed) and "P" in g.mask_rows()[0]
 
 
 def test_the_unit_is_one_the_corpus_writes_the_meter_in():
@@ -301,14 +319,14 @@ def test_part_labels_go_in_order():
     vocab = Vocab.from_texts([REEL + part + "P:ABCDE\n<end>"])
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
     g.rows[0].closes[(0, 0, 8)] = True                      # the first part closes at 8 bars
-    assert [g.step(0, ch) for ch in part + "P:"] == [KEEP] * (len(part) + 2)
+    assert write(g, part + "P:") == [KEEP] * (len(part) + 2)
     assert g.mask_rows()[0] == {"B"}                         # no label yet, one part closed
     assert g.step(0, "B") == KEEP and g.mask_rows()[0] == {"\n"}
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
     assert [g.step(0, ch) for ch in "P:"] == [KEEP] * 2 and g.mask_rows()[0] == {"A"}
     assert g.step(0, "C") == KEEP and g.step(0, "\n") == KEEP      # written by hand: "P:C"
     g.rows[0].closes[(0, 0, 8)] = True
-    assert [g.step(0, ch) for ch in part + "P:"] == [KEEP] * (len(part) + 2)
+    assert write(g, part + "P:") == [KEEP] * (len(part) + 2)
     assert g.mask_rows()[0] == {"D"}                         # the one after the last label
 
 

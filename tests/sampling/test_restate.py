@@ -104,3 +104,12 @@ def test_no_bar_is_restated_into_a_fourth_equal_bar_in_a_row():
     assert "B>A GA B2 A2" not in texts and "gfed cBAG" in texts
     body = "ABcd efga|gfed cBAG|B>A GA B2 A2|B>A GA B2 \"B\"A2|"          # two: a third may come
     assert "B>A GA B2 A2" in restate.candidates(REEL + body, bars_of(body), SHARES)[0]
+
+
+def test_a_restated_bar_starting_a_line_comes_after_the_bar_line_the_model_opens_it_with():
+    texts, weights = ["ABcd efga", "gfed cBAG"], [0.3, 0.1]
+    assert restate.after("|", texts, weights, part_closed=True) == (
+        ["|:ABcd efga", "|: ABcd efga", "|:gfed cBAG", "|: gfed cBAG"], [0.3, 0.3, 0.1, 0.1])
+    assert restate.after("|", texts, weights, part_closed=False)[0][:2] == ["|ABcd efga", "| ABcd efga"]
+    assert restate.after(" ", texts, weights, False) == ([" ABcd efga", " gfed cBAG"], weights)
+    assert restate.after("A", texts, weights, True) == (texts, weights)    # the bar replaces the note

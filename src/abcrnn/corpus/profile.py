@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from fractions import Fraction
 
 from abcrnn.notation.bars import bar_report
-from abcrnn.notation.form import SQUARE_LENGTHS, parts, restated_bars, restated_from
+from abcrnn.notation.form import SQUARE_LENGTHS, close_lengths, header_value, parts, restated_bars, restated_from
 from abcrnn.notation.meter import default_unit, parse_meter
 from abcrnn.notation.tunes import header_and_body
 
@@ -18,6 +18,7 @@ TOP = 40                 # values kept per field
 _FIELD = re.compile(r"[A-Za-z]:")
 _LETTERS = re.compile(r"[A-Z][0-9]*|[A-Z](\.?[A-Z])*")      # "B", "A2", "ABAB": letters, not names
 MIN_SHARE = 0.002        # values rarer than this are left out (typos, one-off meters)
+MIN_CLOSES = 20         # part ends a meter needs for its own close_lengths (else: all meters')
 RESTATED_FROM = (1, 2, 4, 8, 16)     # bars back the guide restates from (sampling/restate.py);
                                      # "far": further than 8 (a part back), 16 aside
 
@@ -35,6 +36,10 @@ DEFAULT = {"tunes": 0, "field_share": {"T": 1.0, "M": 1.0, "L": 1.0, "K": 1.0, "
            "part_lengths": {"4": 0.18, "8": 0.63, "16": 0.07},
            # shares of parts of 4, 8, 16 bars with numbered endings; of first endings of 1, 2 bars
            "part_endings": {"4": 0.37, "8": 0.43, "16": 0.12}, "ending_bars": {"1": 0.83, "2": 0.11},
+           # shares of parts whose last note lasts this share of the measure (the bundled
+           # corpus's, over all meters: a reel's G2 is 1/4, a jig's d3 1/2)
+           "close_lengths": {"*": {"1/4": 0.26, "1/6": 0.23, "1/2": 0.18, "1/8": 0.18, "1/9": 0.09,
+                                   "1/3": 0.05, "1": 0.01}},
            # the unit each meter is most often written in (the bundled corpus's; docs/RELIABILITY.md)
            "meter_units": {"2/2": "1/8", "2/4": "1/8", "3/4": "1/8", "3/8": "1/8", "4/2": "1/4",
                            "4/4": "1/8", "6/8": "1/8", "8/2": "1/2", "8/4": "1/4", "9/8": "1/8",
@@ -92,6 +97,7 @@ def profile(tunes: list[str]) -> dict:
             "part_lengths": {str(k): round(lengths[k] / n_parts, 4) for k in (4, 8, 16)},
             **endings(all_parts),
             "part_names": part_names([header_and_body(t)[1] for t in tunes]),
+            "close_lengths": closes(tunes),
             "meter_units": meter_units(headers)}
 
 
@@ -108,6 +114,24 @@ def endings(all_parts) -> dict:
     return {"part_endings": {str(k): round(ended[k] / by_length[k], 4) if by_length[k] else 0.0
                              for k in SQUARE_LENGTHS},
             "ending_bars": {str(k): round(first[k] / n_first, 4) for k in (1, 2)}}
+
+
+def closes(tunes: list[str]) -> dict[str, dict[str, float]]:
+    """How the corpus's parts end (notation/form.py's ``close_lengths``): for each meter
+    with MIN_CLOSES part ends or more, and over all ("*"), the share of parts whose last
+    note lasts each share of the measure (shares under 1% left out)."""
+    by_meter: dict[str, Counter] = defaultdict(Counter)
+    for t in tunes:
+        meter = "".join((header_value(t, "M") or "").split())
+        for f in close_lengths(t):
+            by_meter["*"][str(f)] += 1
+            by_meter[meter][str(f)] += 1
+    out = {}
+    for meter, c in sorted(by_meter.items()):
+        n = sum(c.values())
+        if meter and n >= MIN_CLOSES:
+            out[meter] = {k: round(v / n, 4) for k, v in c.most_common() if v / n >= 0.01}
+    return out
 
 
 def part_names(bodies: list[list[str]]) -> dict[str, int]:

@@ -27,7 +27,8 @@ from fractions import Fraction
 
 from abcrnn.notation.bars import BOUNDARY, bar_report
 from abcrnn.notation.scanner import Bar
-from abcrnn.notation.lexer import NOTE, barline_splits
+from abcrnn.notation.lexer import NOTE, barline_splits, tokens
+from abcrnn.notation.meter import default_unit, parse_length, parse_meter, parse_unit
 from abcrnn.notation.rhythms import agrees
 from abcrnn.notation.tunes import body_music, header_and_body
 
@@ -185,6 +186,29 @@ def restated_from(tune: str) -> list[int]:
         if bar in last:
             out.append(i - last[bar])
         last[bar] = i
+    return out
+
+
+def close_lengths(tune: str) -> list[Fraction]:
+    """How long the last note of each of the tune's parts lasts, as a share of its
+    measure (a jig's ``d3:|`` 1/2, a reel's ``G2:|`` 1/4), for the parts that end on a
+    plain note (no tuplet, broken rhythm, chord, tie or slur at the end); a first
+    ending, which leads back into the part, is not a part's end."""
+    header, _ = header_and_body(tune)
+    meter = parse_meter(header_value(tune, "M") or "")
+    unit = parse_unit(header_value(tune, "L") or "") or default_unit(meter)
+    lines = tune.split("\n")
+    bars = [b for b in bar_report(tune).bars if b.voice == ""]
+    out = []
+    for k, bar in enumerate(bars):
+        if not _boundary(bars, k) or not bar.expected or bar.start[0] != bar.line:
+            continue
+        toks = list(tokens(lines[bar.line - 1][bar.start[1]:bar.col if bar.col >= 0 else None]))
+        kinds = [m.lastgroup for m in toks if m.lastgroup not in ("space", "barline")]
+        if len(kinds) < 2 or kinds[-1] != "note" or kinds[-2] in ("broken", "tuplet"):
+            continue
+        last = next(m for m in reversed(toks) if m.lastgroup == "note")
+        out.append(parse_length(last["len"]) * unit / bar.expected)
     return out
 
 

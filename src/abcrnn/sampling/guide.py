@@ -10,8 +10,9 @@ character was drawn. The guide answers with a verdict:
                same place without it;
 * ``BAR``    - the bar just closed has the wrong length, or closes a part on a note
                that is not the tonic: go back to the start of that bar (text and
-               recurrent state) and draw it again (for the tonic: write it again with
-               the tonic as its last note, ``forced`` text the model reads);
+               recurrent state) and draw it again (for the tonic: write it again
+               ending on the tonic, one of ``copy``'s ways, chosen by the sampler;
+               ``forced`` text the model reads);
 * ``COPY``   - the next bar restates an earlier one (folk form): ``ch`` is taken back,
                the sampler picks the bar from ``copy`` and the guide writes it;
 * ``LINE``   - abc2midi reports an error in the line just finished (or, at
@@ -35,7 +36,7 @@ import string
 from collections import Counter
 
 from abcrnn.notation.tunes import END, START
-from abcrnn.sampling import ahead, barlines, checks, form, lengths, measure, restate, symbols
+from abcrnn.sampling import ahead, barlines, cadence, checks, form, lengths, measure, restate, symbols
 from abcrnn.sampling.header import HeaderRules
 from abcrnn.sampling.row import Row
 from abcrnn.sampling.symbols import MUSIC_LETTERS, NOTE_LETTERS
@@ -173,6 +174,7 @@ class AbcGuide:
         checking = r.redraws < self.max_redraws          # past the budget: masks only
         if r.copy_at == len(before) and ch != "<":     # a line starting with a restated bar
             r.copy_at = -1
+            r.copy, r.copy_prior = restate.after(ch, r.copy, r.copy_prior, r.place.just_closed)
             return COPY
         if checking and self.rules.folk and r.barline is None and r.body_start >= 0:
             closers = barlines.closers(self.rules, r, before, ch)
@@ -227,11 +229,12 @@ class AbcGuide:
             return self._rollback(r, r.bar_mark, BAR)
         place = form.place(report.bars, report.pending_ending)
         if checking and self.rules.folk and place.just_closed and r.tonic_tries < TONIC_TRIES:
-            fixed = checks.with_tonic(before[r.bar_mark:], report.bars[-1] if report.bars else None)
-            if fixed is not None:
+            ways = cadence.offer(before[r.bar_mark:], report.bars[-1] if report.bars else None,
+                                 r.values, self.rules.profile, merge_tonic=r.tonic_tries == 0)
+            if ways:                  # the sampler chooses one (guided.py, close_part)
                 r.tonic_tries += 1
                 verdict = self._rollback(r, r.bar_mark, BAR)
-                r.forced = fixed
+                r.copy, r.copy_prior, r.copy_full = [w[0] for w in ways], [w[1:] for w in ways], True
                 return verdict
         r.bar_tries, r.tonic_tries, r.bar_mark = 0, 0, len(before)
         r.known_wrong = wrong_before + (not ok)      # kept as drawn once the tries ran out
@@ -294,6 +297,7 @@ class AbcGuide:
             r.bar_mark, r.line_refused = mark, 0
         r.redraws += 1
         r.forced, r.barline, r.copy, r.copy_whole, r.copy_at, r.copy_prior = "", None, None, False, -1, None
+        r.copy_full = False
         r.frozen_at = mark if self.rules.folk and checks.ends_with_barline(r.text) else -1
         self._refresh(r)
         return kind

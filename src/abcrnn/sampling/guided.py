@@ -8,6 +8,8 @@ Rows that are done leave the batch (``Net.keep``), so the last long tunes of a b
 do not pay for the rows that ended long before them."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from abcrnn.notation.tunes import END, START
@@ -101,6 +103,9 @@ def sample_guided(net: Net, vocab, prime: str, max_len: int, how, form=None):
                     marks["line"].copy_from(i, marks[key])
                 if v != BAR:
                     marks["bar"].copy_from(i, marks[key])
+        closing = [i for i, v in enumerate(verdicts) if v == BAR and g.rows[live[i]].copy]
+        if closing:             # ways to close a part on the tonic, from the bar's start
+            close_part(net, vocab, [g.rows[live[i]] for i in closing], closing, how[0])
         if 0 < sum(busy) <= 0.75 * len(live):        # the rows still writing, alone
             stay = [i for i in range(len(live)) if busy[i]]
             net.keep(stay)
@@ -141,6 +146,37 @@ def restate(net: Net, vocab, rows, at: list[int], temperature: float) -> None:
         if row.copy_whole:             # nothing may be added to the chosen bar line
             row.barline = (len(row.text), frozenset({row.copy[choice]}))
         row.forced, row.copy, row.copy_whole, row.copy_prior = row.copy[choice], None, False, None
+
+
+@torch.inference_mode()
+def close_part(net: Net, vocab, rows, at: list[int], temperature: float) -> None:
+    """The guide asks each of these rows to write its part's closing bar one of a few
+    ways ending on the tonic (row.copy; sampling/cadence.py), from the state at the
+    bar's start. Each way is scored whole by the model's log-likelihood; the ways are
+    grouped by how long their last note is (row.copy_prior: that length, and the share
+    of the corpus's parts ending on a note that long). A length is drawn with the
+    corpus's share times the model's likelihood of it (its ways' sum) tempered by
+    MODEL_SAY, then a way of that length by the model's likelihood (at the sampling
+    temperature; 0: the likeliest). The model's likelihood alone, which favours the
+    fewest characters, ended 50% of jig parts on a half-bar note (the corpus: 21%)."""
+    owners, ids = [], []
+    for k, row in enumerate(rows):
+        owners += [k] * len(row.copy)
+        ids += [vocab.encode(text) for text in row.copy]
+    logp = score(net, [at[k] for k in owners], ids) / (temperature or 1.0)
+    for k, row in enumerate(rows):
+        lp = logp[[j for j, o in enumerate(owners) if o == k]]
+        lengths = [length for length, _ in row.copy_prior]
+        weight = torch.empty_like(lp)
+        for length, share in dict(row.copy_prior).items():
+            same = torch.tensor([x == length for x in lengths])
+            mass = torch.logsumexp(lp[same], 0)
+            weight[same] = math.log(share) + MODEL_SAY * mass + torch.log_softmax(lp[same], 0)
+        if temperature == 0:
+            choice = int(torch.argmax(weight))
+        else:
+            choice = row.rng.choices(range(len(lp)), weights=torch.softmax(weight, 0).tolist())[0]
+        row.forced, row.copy, row.copy_prior, row.copy_full = row.copy[choice], None, None, False
 
 
 @torch.inference_mode()

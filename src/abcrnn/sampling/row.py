@@ -38,7 +38,9 @@ class Row:
     copy: list | None = None       # earlier bars the next bar may restate (guided.py scores them)
     copy_whole: bool = False       # copy holds whole bar lines: each must end where it ends
     copy_at: int = -1              # copy is for the bar starting the line that starts here
-    copy_prior: list | None = None  # restated bars: each one's weight besides the model's say
+    copy_prior: list | None = None  # restated bars: each one's weight besides the model's say;
+                                    # ways to close a part: (last note's length, corpus share)
+    copy_full: bool = False        # copy holds ways to close a part (cadence.py), from the bar's start
     steps: int = 0                 # characters drawn for it (kept or not): the row's own clock
     pending: object = None         # the check of the line before, running beside (ahead.Pending)
     place: form.Place = field(default_factory=form.Place)
