@@ -338,3 +338,17 @@ def test_the_rhythm_is_the_one_the_title_names():
     assert h.candidates("R", {"T": "Eiskertan Polka, The"}) == ("polka",)
     assert set(h.candidates("R", {"T": "The Jigsaw"})) == {"jig", "reel", "polka", "Jig"}
     assert set(h.candidates("R", {"T": "Polka", "M": "6/8"})) == {"jig", "Jig"}   # the meter asked first
+
+
+def test_a_part_closes_only_in_characters_the_model_knows():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import BAR, AbcGuide
+    # a tiny model without "'" was once asked to close on d' (VocabError; the web page's 422)
+    closed = "|:" + "|".join(["ABcd efgd"] * 7) + "|ABcd efga:|\n"
+    vocab = Vocab.from_texts([REEL + closed + "<end>"])
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+    g.rows[0].closes[(0, 0, 8)] = True
+    verdicts = [g.step(0, ch) for ch in closed]
+    r = g.rows[0]
+    assert verdicts[-1] == BAR and r.copy_full and r.copy
+    assert set("".join(r.copy)) <= set(vocab.stoi) and "d8:|" in r.copy

@@ -231,6 +231,7 @@ class AbcGuide:
         if checking and self.rules.folk and place.just_closed and r.tonic_tries < TONIC_TRIES:
             ways = cadence.offer(before[r.bar_mark:], report.bars[-1] if report.bars else None,
                                  r.values, self.rules.profile, merge_tonic=r.tonic_tries == 0)
+            ways = [w for w in ways if set(w[0]) <= self._chars]   # an octave mark it lacks...
             if ways:                  # the sampler chooses one (guided.py, close_part)
                 r.tonic_tries += 1
                 verdict = self._rollback(r, r.bar_mark, BAR)
