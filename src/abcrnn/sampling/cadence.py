@@ -91,9 +91,10 @@ def tonic_closes(bar_text: str, bar, meter: str | None, unit: str | None,
         if start % beat or length is None or len(tail) < 2 or not drawable(dur):
             continue
         prefix = bar_text[:m.start()].rstrip(_DECORATIONS)
-        for end in {tail[0], m}:                   # the octave of the last note or the first
+        for end in (tail[0], m):       # the octave of the last note or the first (a tuple:
+            # a set of matches orders them by id, so a seed gave other tunes run to run)
             head = _tonic_note(end["letter"], end["octave"], tonic, bar.key)
-            for gap in ({"", " "} if prefix[-1:] not in ("", " ") else {""}):
+            for gap in (("", " ") if prefix[-1:] not in ("", " ") else ("",)):
                 out.setdefault(prefix + gap + head + length + bar_text[toks[last].end():], dur / bar.expected)
     return [] if list(out) == [bar_text] else list(out.items())
 
