@@ -227,6 +227,19 @@ def test_no_note_comes_after_the_last_part():
     assert g.step(0, "B") == CHAR and g.mask_rows()[0] == {"\n"}      # was ":| B", a part of 0 bars
 
 
+def test_nothing_comes_after_the_last_part_and_a_space():
+    from abcrnn.model.vocab import Vocab
+    from abcrnn.sampling.guide import KEEP, AbcGuide
+    # make demo's second tune once: "~D3E FE~E2  :| [gece] g2af ged||" (the space after the
+    # bar line hid it from the check, which ran at the first character of music)
+    text = "|".join(["ABcd efgd"] * 15 + ["ABcd efg>d"]) + "|] "
+    vocab = Vocab.from_texts([REEL + text + "[gece] B\n<end>"])
+    only16 = {"part_lengths": {"4": 0.0, "8": 0.0, "16": 1.0}}
+    g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(form="A", restate=0.0, profile=only16))
+    assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+    assert g.mask_rows()[0] == {"\n"}
+
+
 def test_a_bar_line_beside_another_closes_a_part_only_where_that_one_could():
     from abcrnn.model.vocab import Vocab
     from abcrnn.sampling.guide import CHAR, KEEP, AbcGuide

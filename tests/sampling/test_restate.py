@@ -75,6 +75,27 @@ def test_a_line_may_start_with_a_restated_bar():
     assert g.step(0, "\n") == KEEP and g.step(0, "A") == COPY and g.rows[0].copy
 
 
+def test_a_bar_restated_after_a_space_keeps_the_space_the_model_drew():
+    text = "ABcd efga|gfed cBAG|"
+    vocab = Vocab.from_texts([REEL + text + " <end>"])
+
+    def guide_at_the_space():
+        g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
+        assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
+        g.rules = FormRules(restate=0.9, profile={"part_lengths": {"16": 1.0}})
+        g.rows[0].rng.random = lambda: 0.0                   # every bar that may restate does
+        assert g.step(0, " ") == KEEP and g.rows[0].copy     # the space settles the "|"
+        return g
+
+    g = guide_at_the_space()
+    assert g.step(0, "\n") == KEEP and g.rows[0].copy_at == len(g.rows[0].text)   # the next line
+    assert g.step(0, "g") == COPY and g.rows[0].text.endswith("| \n")
+    g = guide_at_the_space()
+    assert g.step(0, "g") == COPY and g.rows[0].text.endswith("| ")
+    g = guide_at_the_space()
+    assert g.step(0, "|") != COPY and g.rows[0].copy is None       # "| |": the model's own
+
+
 def test_early_bars_restate_seldom_where_the_corpus_seldom_does():
     import random
     body = "ABcd efga|gfed cBAG|"                    # only 1 and 2 back to restate from

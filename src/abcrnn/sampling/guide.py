@@ -172,10 +172,8 @@ class AbcGuide:
         before = r.text
         closed_at = len(before.rstrip())          # where the bar line ends, spaces aside
         checking = r.redraws < self.max_redraws          # past the budget: masks only
-        if r.copy_at == len(before) and ch != "<":     # a line starting with a restated bar
-            r.copy_at = -1
-            r.copy, r.copy_prior = restate.after(ch, r.copy, r.copy_prior, r.place.just_closed)
-            return COPY
+        if r.copy_at == len(before) and ch != "<" and restate.starts_here(r, before, ch):
+            return COPY                 # a bar restated after a line's end or a space
         if checking and self.rules.folk and r.barline is None and r.body_start >= 0:
             closers = barlines.closers(self.rules, r, before, ch)
             if closers:                   # the model's likeliest whole bar line (guided.py)
@@ -187,8 +185,9 @@ class AbcGuide:
             r.redraws += 1                    # refusals count toward the tune's budget too
             r.banned.add(ch)
             return self._dead_end(b, r) or CHAR
-        if (r.in_body and ch not in _NOT_TRIGGER and closed_at != r.bar_checked
-                and checks.ends_with_barline(before)):
+        # folk: a space settles a bar line (the last part's ":| " went on with "[gece]")
+        done = ch not in _NOT_TRIGGER or self.rules.folk and ch in " \t" and r.barline is None
+        if r.in_body and done and closed_at != r.bar_checked and checks.ends_with_barline(before):
             r.bar_checked = closed_at
             verdict = self._bar_verdict(r, before, checking, ch)
             if verdict != KEEP:
@@ -245,8 +244,8 @@ class AbcGuide:
             return CHAR
         if checking and self.rules.folk and not form.must_end(self.rules, place):
             r.copy, r.copy_prior = restate.pick(self.rules, before, report.bars, r.rng)
-            if r.copy and ch == "\n":
-                r.copy_at = len(before) + 1   # the line ends first: the next one starts with it
+            if r.copy and ch in "\n \t":      # the restated bar comes after the line's end
+                r.copy_at = len(before) + 1   # or the space: the model's own
             elif r.copy:
                 return COPY       # ``ch`` is not written: the restated bar comes in its place
         return KEEP

@@ -17,6 +17,7 @@ import re
 
 from abcrnn.corpus.profile import RESTATED_FROM
 from abcrnn.notation.bars import BOUNDARY
+from abcrnn.sampling.barlines import BARLINE_CHARS
 
 GAIN = 0.5              # how much a bar of deficit raises the chance
 MAX_CHANCE = 0.9
@@ -87,6 +88,23 @@ def after(ch: str, texts: list[str], weights: list[float], part_closed: bool) ->
         return texts, weights
     opens = ("|:", "|: ") if part_closed else ("|", "| ")
     return [o + t for t in texts for o in opens], [w for w in weights for _ in opens]
+
+
+def starts_here(r, before: str, ch: str) -> bool:
+    """At the place a restated bar was asked for (``r.copy_at``, the guide's Row: after a
+    line's end or a space), ``ch`` drawn there: does the bar come now, as written after
+    ``ch`` (``r.copy``)? A line's end after the space moves the place to the next line;
+    a bar line drawn after a space mid-line ("| |") is the model's own, and no bar is
+    restated there."""
+    if ch == "\n":
+        r.copy_at += 1
+        return False
+    r.copy_at = -1
+    if before.endswith("\n") or ch not in BARLINE_CHARS:
+        r.copy, r.copy_prior = after(ch, r.copy, r.copy_prior, r.place.just_closed)
+        return True
+    r.copy = None
+    return False
 
 
 def candidates(text: str, bars, shares: dict) -> tuple[list[str], list[float]]:
