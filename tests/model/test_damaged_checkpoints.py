@@ -152,6 +152,8 @@ MODEL_CASES = {
     "profile-meters-number": (json_case("corpus_profile.meters", 5), r"corpus_profile\.meters must be an object"),
     "profile-share-text": (json_case("corpus_profile.restated_share", "a third"),
                            r"corpus_profile\.restated_share must be a number from 0 to 1"),
+    "profile-unit-share-negative": (json_case("corpus_profile.unit_shares", {"2/4": {"1/8": -1}}),
+                                    r"corpus_profile\.unit_shares\['2/4'\]\['1/8'\] must be a number from 0 to 1"),
 }
 
 

@@ -3,7 +3,7 @@ chosen beside it, merged by one rule, and the unit length a chosen meter implies
 from __future__ import annotations
 
 from abcrnn.api import load_corpus
-from abcrnn.corpus.profile import DEFAULT, meter_units
+from abcrnn.corpus.profile import DEFAULT, meter_units, unit_shares
 from abcrnn.notation.tunes import header_and_body
 from abcrnn.sampling.header import implied_unit, merge_opening, split_opening
 
@@ -79,3 +79,5 @@ def test_the_default_unit_table_is_the_bundled_corpus_s():
     headers = [header_and_body(t)[0] for t in load_corpus().tunes]
     assert meter_units(headers) == DEFAULT["meter_units"]
     assert meter_units([["X:1", "M:2/4", "K:D"]] * 3) == {"2/4": "1/16"}    # no L: = ABC's default
+    headers = [["X:1", "M:3/4", "L:1/8", "K:D"]] * 7 + [["X:1", "M:3/4", "L:1/4", "K:D"]] * 3
+    assert unit_shares(headers + [["X:1", "M:3/4", "L:1/2", "K:D"]] * 2) == {"3/4": {"1/8": 0.7, "1/4": 0.3}}

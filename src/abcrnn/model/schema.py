@@ -181,6 +181,10 @@ def _check_profile(f: Fields) -> None:
     for table in ("field_share", "meters", "units", "rhythms", "keys", "part_lengths", "restated_from"):
         for key, value in f.get(f"corpus_profile.{table}", OBJECT, {}).items():
             f.check(value, f"corpus_profile.{table}[{key!r:.40}]", number(lambda x: x >= 0, "a number >= 0"))
+    for meter, shares in f.get("corpus_profile.unit_shares", OBJECT, {}).items():
+        name = f"corpus_profile.unit_shares[{meter!r:.40}]"
+        for unit, share in f.check(shares, name, OBJECT).items():
+            f.check(share, f"{name}[{unit!r:.40}]", SHARE)
     f.get("corpus_profile.restated_share", SHARE, None)
     f.get("corpus_profile.tunes", whole(), None)
 

@@ -87,7 +87,7 @@ class AbcGuide:
                 return self.header.line_starts(r.seen, r.text.count("\n"), r.values)
             if len(line) == 1 and line.isalpha():
                 return {":"}
-            return self.header.value_chars(line, r.values)
+            return self.header.value_chars(line, r.values, r)
         if line == "":
             return form.line_start(self.rules, r, self._chars, self.header.body_fields)
         if len(line) == 1 and line in self.header.body_fields - NOTE_LETTERS:

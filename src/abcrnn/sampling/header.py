@@ -4,7 +4,8 @@ nothing that claims a source (Z:, D:, H:, S:, B:, N:, F:, C:, O:, A:...); ``"all
 lets the model write any field, as the study's samples had.
 
 Values: M: and L: come from the meters and unit lengths the model's own corpus used
-(corpus/profile.py), so no bar is unwritable (say L:1/1 in 2/4); R: from its rhythms;
+(corpus/profile.py), so no bar is unwritable (say L:1/1 in 2/4), a folk tune's unit drawn
+at the shares its corpus writes the meter in (drawn_unit); R: from its rhythms;
 a meter agrees with the rhythm written before it (notation/rhythms.py) and a rhythm
 with the meter; a value the musician asked for (rhythm, meter, key, unit, title) is
 written as asked, and those fields must be there.
@@ -56,6 +57,7 @@ class HeaderRules:
         self.units = tuple(prof.get("units") or DEFAULT["units"])
         self.rhythms = tuple(prof.get("rhythms") or DEFAULT["rhythms"])
         self.meter_units = prof.get("meter_units") or DEFAULT["meter_units"]
+        self.unit_shares = prof.get("unit_shares") or {}     # (a profile made before them: none)
         share = prof.get("field_share", {}).get("R", 0)
         # K: ends the header, so it is never "missing" before itself
         self.required = ((set(REQUIRED) | set(self.fixed)) - {"K"}
@@ -92,8 +94,7 @@ class HeaderRules:
             fit = meters_for(rhythm) if rhythm else None
             if self.folk and (values.get("L") or self.fixed.get("L")):    # the unit came first:
                 unit = values.get("L") or self.fixed.get("L")              # a meter written in it
-                meters = tuple(m for m in (self.meters if fit is None else fit)
-                               if self.meter_units.get(normal_meter(m)) == unit)
+                meters = tuple(m for m in (self.meters if fit is None else fit) if unit in self.units_of(m))
                 if meters and (fit is None or set(meters) & set(self.meters)):
                     return tuple(m for m in meters if fit is None or m in self.meters) or meters
             if fit is not None:
@@ -105,11 +106,10 @@ class HeaderRules:
             return self.meters
         if name == "L":         # folk: the unit the corpus writes the meter in (not M:2/4 L:1/2)
             meter = values.get("M") or self.fixed.get("M")
-            usual = self.meter_units.get(normal_meter(meter)) if self.folk and meter else None
             if self.folk and not meter:          # before M: a unit some meter it may take uses
-                used = {self.meter_units.get(normal_meter(m)) for m in self.candidates("M", values)}
+                used = {u for m in self.candidates("M", values) for u in self.units_of(m)}
                 return tuple(u for u in self.units if u in used) or self.units
-            return (usual,) if usual else self.units
+            return (self.units_of(meter) if self.folk else ()) or self.units
         if name == "K" and self.folk:                 # a key abcjs and abc2midi read
             return KEYS
         if name == "P" and self.folk:                 # a part's label in the body: A, B, C...
@@ -122,17 +122,43 @@ class HeaderRules:
             return tuple(r for r in fit if named and rhythm_name(r) == named) or fit
         return None
 
-    def value_chars(self, line: str, values: dict) -> set[str] | None:
-        """On a field line (``M:6/`` ...), the characters that keep it one of its values."""
+    def units_of(self, meter: str) -> tuple[str, ...]:
+        """The unit lengths the model's corpus writes ``meter`` in (folk: not M:2/4 L:1/2)."""
+        meter = normal_meter(meter)
+        usual = self.meter_units.get(meter)
+        return tuple(self.unit_shares.get(meter) or ()) or ((usual,) if usual else ())
+
+    def value_chars(self, line: str, values: dict, row=None) -> set[str] | None:
+        """On a field line (``M:6/`` ...), the characters that keep it one of its values;
+        with the tune's ``row`` (the guide's Row), a folk unit length after the meter is
+        the one drawn for it (drawn_unit)."""
         if len(line) < 2 or line[1] != ":":
             return None
         options = self.candidates(line[0], values)
+        if line[0] == "L" and row is not None and options and len(options) > 1:
+            drawn = self.drawn_unit(values, options, row)
+            options = (drawn,) if drawn else options
         if options is None:              # free text (a title...): ends within MAX_VALUE characters
             return {"\n"} if len(line) - 2 >= MAX_VALUE else None
         value = line[2:]
         return ({v[len(value)] for v in options if v.startswith(value) and len(v) > len(value)}
                 | ({"\n"} if value in options else set()))
 
+
+    def drawn_unit(self, values: dict, options: tuple[str, ...], row) -> str | None:
+        """The unit length of a folk tune whose meter is written, drawn once per tune and
+        meter (``row.closes``, from ``row.rng``) with the shares its tunes have in the
+        model's corpus (profile ``unit_shares``). Left to the model, the shipped one wrote
+        43% of its 2/4 tunes in L:1/16, where its corpus has 11%."""
+        meter = normal_meter(values.get("M") or self.fixed.get("M") or "")
+        shares = self.unit_shares.get(meter) or {}
+        weights = [shares.get(u, 0.0) for u in options]
+        if not meter or not any(weights):         # before the meter, or no shares: the model's
+            return None
+        key = ("unit", meter)
+        if key not in row.closes:
+            row.closes[key] = row.rng.choices(options, weights=weights)[0]
+        return row.closes[key]
 
 
 # --- an opening and the settings asked, merged -----------------------------------------
