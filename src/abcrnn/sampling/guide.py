@@ -138,7 +138,7 @@ class AbcGuide:
         if not full or (not text[-1:].isalnum() and text[-1:] not in " /)]-,'"):
             return music
         tokens = barlines.at_full_bar(self.rules, r, bar)
-        firsts = {"|", ":"} if tokens is None else {t[0] for t in tokens}
+        firsts = barlines.firsts(tokens, r.redraws < self.max_redraws)
         # folk: a length may still change if the bar holds it ("A3" -> "A3/"), a tie
         # may carry the last note over the bar line
         return firsts | {" "} | (music & (lengths.LENGTH_CHARS | {"-"}) if music else set())
