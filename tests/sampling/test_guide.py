@@ -34,6 +34,14 @@ def test_body_lines_cannot_start_header_only_fields(vocab):
     assert ":" not in g.allowed(0)
 
 
+@pytest.mark.parametrize("letter", ["Z", "z", "x", "y"])
+def test_a_rest_or_decoration_letter_opening_a_body_line_is_not_a_field(vocab, letter):
+    g = AbcGuide(vocab, HEADER, 1)
+    feed(g, letter)           # "Z:|" in a body: abc2midi reads a Z: field after K:
+    allowed = g.allowed(0)
+    assert ":" not in allowed and "|" in allowed
+
+
 def test_end_marker_once_begun_is_completed(vocab):
     g = AbcGuide(vocab, HEADER, 1, check_lines=False)
     feed(g, "GABc|d4|\n<e")

@@ -92,7 +92,7 @@ class AbcGuide:
             return form.line_start(self.rules, r, self._chars, self.header.body_fields)
         if len(line) == 1 and line in self.header.body_fields - NOTE_LETTERS:
             return {":"}
-        if len(line) == 1 and line in NOTE_LETTERS:      # "A:" would be a header field
+        if len(line) == 1 and line.isalpha():    # "A:", "Z:" would be a header field
             return set(self._music_chars if self.rules.folk else self._chars) - {":"}
         if line.startswith("<"):
             nxt = END[len(line)] if len(line) < len(END) and END.startswith(line) else None
