@@ -81,6 +81,25 @@ def test_bar_too_long_is_drawn_again_from_its_start(vocab):
     assert g.rows[0].text.endswith("K:G\nGABc|")
 
 
+def test_a_tuplet_may_not_leave_room_that_no_plain_note_fills(vocab):
+    from abcrnn.sampling.form import FormRules
+    for structure, stands in (("folk", False), ("free", True)):
+        g = AbcGuide(vocab, HEADER, 1, check_lines=False, form=FormRules(structure=structure))
+        feed(g, "GABc|G(3B2cd")           # 1 + 8/3 of 4 eighths: a third of one is left
+        assert (g.step(0, " ") == KEEP) is stands
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert set(feed(g, "GABc|(3B2c2d2 ")) == {KEEP}     # "d" then its "2": a length to come
+
+
+def test_a_place_where_every_try_is_refused_draws_the_bar_again(vocab):
+    from abcrnn.sampling.form import FormRules
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, max_char_tries=3,
+                 form=FormRules(restate=0.0))
+    feed(g, "GABc|G(3B2cd")
+    assert [g.step(0, ch) for ch in " A)"] == [CHAR, CHAR, BAR]
+    assert g.rows[0].text.endswith("K:G\nGABc|")
+
+
 def test_line_that_abc2midi_rejects_is_drawn_again(vocab):
     g = AbcGuide(vocab, HEADER, 1)
     feed(g, "GABc|dcBA|\n")

@@ -204,13 +204,14 @@ class AbcGuide:
     def _dead_end(self, b: int, r: Row) -> int:
         """After a refusal, a way out of a place no draw goes on from (the redraws of the
         tunes whose budget ran out went there, ~800 refusals each on Ryan's Mammoth): BAR
-        when every character the rules allow has been refused (a full bar after ``\\``,
-        a tuplet with no room), LINE after LINE_REFUSALS in one line; 0: go on."""
+        when every character the rules allow, or max_char_tries in a row, have been refused
+        (a full bar after ``\\``, a bar left 1/3 short by a tuplet), LINE after
+        LINE_REFUSALS in one line (a bar begun on the line before stays); 0: go on."""
         r.line_refused += 1
         if r.line_refused > LINE_REFUSALS and r.line_tries < self.max_line_tries:
             r.line_tries += 1
             return self._rollback(r, r.line_mark, LINE)
-        allowed = self.allowed(b)
+        allowed = self.allowed(b) if r.char_tries < self.max_char_tries else set()
         if (allowed is None or (allowed & self._chars) - r.banned or r.bar_mark >= len(r.text)
                 or r.bar_tries >= self.max_bar_tries):
             return 0
