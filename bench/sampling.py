@@ -4,6 +4,10 @@
 
     python bench/sampling.py             # 100 tunes per setting (about 3 minutes here)
     python bench/sampling.py --tunes 20  # a quicker look
+    git worktree add /tmp/old OLD_COMMIT && python bench/sampling.py --against /tmp/old --rounds 2
+
+``--against`` times this checkout and another side by side instead (idle, 2 threads,
+alternating), so the machine's speed, which moves by 3x here, cancels in the ratio.
 
 Every setting runs in its own process (torch fixes its thread pool at the first
 call), the settings take turns ``--rounds`` times and the median is kept, so noise
@@ -38,8 +42,8 @@ print(time.perf_counter() - t, sum(t.ended for t in tunes), sum(len(t.abc) for t
 """
 
 
-def run_one(threads: int, tunes: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS=str(threads))
+def run_one(threads: int, tunes: int, src: Path = ROOT / "src") -> dict:
+    env = dict(os.environ, PYTHONPATH=str(src), OMP_NUM_THREADS=str(threads))
     out = subprocess.run([sys.executable, "-c", ONE, str(threads), str(tunes)], env=env,
                          capture_output=True, text=True, check=True).stdout.split()
     return {"seconds": float(out[0]), "ended": int(out[1]), "chars": int(out[2])}
@@ -74,6 +78,18 @@ def measure(tunes: int, rounds: int) -> dict:
         "ended": runs[0]["ended"], "chars": runs[0]["chars"]} for (load, threads), runs in got.items()}
 
 
+def side_by_side(other: Path, tunes: int, rounds: int) -> dict:
+    """This checkout's code and ``other``'s (a checkout's root), 2 threads, alternating."""
+    trees = {"this checkout": ROOT / "src", str(other): other / "src"}
+    got = {name: [] for name in trees}
+    for _ in range(rounds):
+        for name, src in trees.items():
+            got[name].append(run_one(2, tunes, src))
+    return {name: {"seconds": statistics.median(r["seconds"] for r in runs),
+                   "all_seconds": [round(r["seconds"], 2) for r in runs],
+                   "ended": runs[0]["ended"], "chars": runs[0]["chars"]} for name, runs in got.items()}
+
+
 def table(result: dict, tunes: int) -> str:
     rows = [f"{'setting':28s} {'seconds':>8s} {'per 100 tunes':>14s} {'chars/s':>9s}"]
     for name, r in result.items():
@@ -86,7 +102,19 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tunes", type=int, default=100, help="tunes per measurement (default: 100)")
     p.add_argument("--rounds", type=int, default=1, help="turns of every setting; the median is kept")
+    p.add_argument("--against", type=Path, default=None,
+                   help="another checkout's root (e.g. a git worktree of an older commit): time "
+                        "both side by side, idle with 2 threads, instead of the thread settings")
     args = p.parse_args(argv)
+    if args.against is not None:
+        if not (args.against / "src" / "abcrnn").is_dir():
+            p.error(f"{args.against} holds no src/abcrnn: give a checkout's root")
+        result = side_by_side(args.against, args.tunes, args.rounds)
+        print(table(result, args.tunes))
+        this, other = result.values()
+        print(f"\nthis checkout takes {this['seconds'] / other['seconds']:.2f}x the time of {args.against}")
+        print(json.dumps({"tunes": args.tunes, "cpus": os.cpu_count(), "results": result}))
+        return 0
     result = measure(args.tunes, args.rounds)
     best_idle = min(v["seconds"] for k, v in result.items() if k.startswith("idle")) * 100 / args.tunes
     print(table(result, args.tunes))
