@@ -248,12 +248,12 @@ def test_a_bar_line_the_model_begins_with_a_character_the_form_refuses_is_one_it
     text = "|:" + "|".join(["ABcd efgd"] * 7) + "|ABcd efga"
     vocab = Vocab.from_texts([REEL + text + ":| B\n<end>"])
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
-    g.rows[0].closes[(0, 0, 8)] = True
+    g.rows[0].drawn[(0, 0, 8)] = True
     assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
     assert {"|", ":", " "} <= g.mask_rows()[0]
     assert g.step(0, "|") == COPY and g.rows[0].copy == ["::", ":|"] and g.rows[0].copy_whole
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
-    g.rows[0].closes[(0, 0, 7)] = g.rows[0].closes[(0, 0, 8)] = False      # the part goes on
+    g.rows[0].drawn[(0, 0, 7)] = g.rows[0].drawn[(0, 0, 8)] = False      # the part goes on
     assert [g.step(0, ch) for ch in text] == [KEEP] * len(text)
     assert g.step(0, ":") == COPY and g.rows[0].copy == ["|"]          # ":|" may not close it
 
@@ -320,7 +320,7 @@ def test_a_part_label_comes_only_where_a_part_closed():
     assert "P" not in g.mask_rows()[0]
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
     closed = "|:" + "|".join(["ABcd efgd"] * 8) + ":|\n"
-    g.rows[0].closes[(0, 0, 8)] = True                      # the part closes at 8 bars
+    g.rows[0].drawn[(0, 0, 8)] = True                      # the part closes at 8 bars
     assert write(g, closed) == [KEEP] * len(closed) and "P" in g.mask_rows()[0]
 
 
@@ -376,14 +376,14 @@ def test_part_labels_go_in_order():
     part = "|:" + "|".join(["ABcd efgd"] * 8) + ":|\n"
     vocab = Vocab.from_texts([REEL + part + "P:ABCDE\n<end>"])
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
-    g.rows[0].closes[(0, 0, 8)] = True                      # the first part closes at 8 bars
+    g.rows[0].drawn[(0, 0, 8)] = True                      # the first part closes at 8 bars
     assert write(g, part + "P:") == [KEEP] * (len(part) + 2)
     assert g.mask_rows()[0] == {"B"}                         # no label yet, one part closed
     assert g.step(0, "B") == KEEP and g.mask_rows()[0] == {"\n"}
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
     assert [g.step(0, ch) for ch in "P:"] == [KEEP] * 2 and g.mask_rows()[0] == {"A"}
     assert g.step(0, "C") == KEEP and g.step(0, "\n") == KEEP      # written by hand: "P:C"
-    g.rows[0].closes[(0, 0, 8)] = True
+    g.rows[0].drawn[(0, 0, 8)] = True
     assert write(g, part + "P:") == [KEEP] * (len(part) + 2)
     assert g.mask_rows()[0] == {"D"}                         # the one after the last label
 
@@ -405,7 +405,7 @@ def test_a_part_closes_only_in_characters_the_model_knows():
     closed = "|:" + "|".join(["ABcd efgd"] * 7) + "|ABcd efga:|\n"
     vocab = Vocab.from_texts([REEL + closed + "<end>"])
     g = AbcGuide(vocab, REEL, 1, check_lines=False, form=FormRules(restate=0.0))
-    g.rows[0].closes[(0, 0, 8)] = True
+    g.rows[0].drawn[(0, 0, 8)] = True
     verdicts = write(g, closed, close_part=False)
     r = g.rows[0]
     assert verdicts[-1] == BAR and r.copy_full and r.copy

@@ -214,7 +214,7 @@ def test_a_part_that_must_close_chooses_its_bar_line_whole(vocab):
     g = AbcGuide(vocab, "<start>\nX:1\nT:t\nR:polka\nM:2/4\nL:1/8\nK:G\n", 1, check_lines=False,
                  form=FormRules(restate=0.0))
     r = g.rows[0]
-    r.closes[(0, 0, 8)] = True                  # this part closes at 8 bars
+    r.drawn[(0, 0, 8)] = True                  # this part closes at 8 bars
     assert set(feed(g, "GABc|" * 7 + "dcBG")) == {KEEP}
     assert g.step(0, "|") == COPY               # not "|" then whatever follows it
     assert r.copy_whole and set(r.copy) == set(CLOSE) and r.text.endswith("dcBG")

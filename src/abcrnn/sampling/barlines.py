@@ -13,18 +13,18 @@ def closes(rules: form.FormRules, r: Row, n: int) -> bool:
     """Does the part close at n bars? Drawn once per place (a redrawn bar meets the
     same answer), from the row's own random stream."""
     key = (r.place.parts_closed, r.place.ending, n)
-    if key not in r.closes:
-        r.closes[key] = r.rng.random() < form.close_share(rules, n)
-    return r.closes[key]
+    if key not in r.drawn:
+        r.drawn[key] = r.rng.random() < form.close_share(rules, n)
+    return r.drawn[key]
 
 
 def starts_ending(rules: form.FormRules, r: Row, n: int, k: int) -> bool:
     """Does the part start a first ending of k bars after n bars? Only where it closes
     at n + k (``closes``, drawn now); drawn once per place, like ``closes``."""
     key = ("ending", r.place.parts_closed, n)
-    if key not in r.closes:
-        r.closes[key] = closes(rules, r, n + k) and r.rng.random() < form.ending_chance(rules, n, k)
-    return r.closes[key]
+    if key not in r.drawn:
+        r.drawn[key] = closes(rules, r, n + k) and r.rng.random() < form.ending_chance(rules, n, k)
+    return r.drawn[key]
 
 
 def at_full_bar(rules: form.FormRules, r: Row, bar) -> frozenset[str] | None:

@@ -144,10 +144,9 @@ class HeaderRules:
         return ({v[len(value)] for v in options if v.startswith(value) and len(v) > len(value)}
                 | ({"\n"} if value in options else set()))
 
-
     def drawn_unit(self, values: dict, options: tuple[str, ...], row) -> str | None:
         """The unit length of a folk tune whose meter is written, drawn once per tune and
-        meter (``row.closes``, from ``row.rng``) with the shares its tunes have in the
+        meter (``row.drawn``, from ``row.rng``) with the shares its tunes have in the
         model's corpus (profile ``unit_shares``). Left to the model, the shipped one wrote
         43% of its 2/4 tunes in L:1/16, where its corpus has 11%."""
         meter = normal_meter(values.get("M") or self.fixed.get("M") or "")
@@ -156,9 +155,9 @@ class HeaderRules:
         if not meter or not any(weights):         # before the meter, or no shares: the model's
             return None
         key = ("unit", meter)
-        if key not in row.closes:
-            row.closes[key] = row.rng.choices(options, weights=weights)[0]
-        return row.closes[key]
+        if key not in row.drawn:
+            row.drawn[key] = row.rng.choices(options, weights=weights)[0]
+        return row.drawn[key]
 
 
 # --- an opening and the settings asked, merged -----------------------------------------

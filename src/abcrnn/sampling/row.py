@@ -45,8 +45,9 @@ class Row:
     pending: object = None         # the check of the line before, running beside (ahead.Pending)
     place: form.Place = field(default_factory=form.Place)
     rng: random.Random = field(default_factory=random.Random)   # the row's own draws (form choices)
-    closes: dict = field(default_factory=dict)      # (part, ending, bars) -> does the part close;
-                                                    # ("ending", part, bars) -> an ending starts
+    drawn: dict = field(default_factory=dict)       # the row's draws, made once per place:
+    # (part, ending, bars) -> does the part close; ("ending", part, bars) -> an ending
+    # starts; ("unit", meter) -> the tune's unit length (header.drawn_unit)
     bars: IncrementalBars = field(default_factory=IncrementalBars)   # bar_report of text, kept up
     open_bars: dict = field(default_factory=dict)   # text -> its OpenBar: the last few asked
 
