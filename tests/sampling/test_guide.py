@@ -34,6 +34,16 @@ def test_body_lines_cannot_start_header_only_fields(vocab):
     assert ":" not in g.allowed(0)
 
 
+def test_a_folk_body_does_not_change_its_key_before_any_music(vocab):
+    from abcrnn.sampling.form import FormRules
+    g = AbcGuide(vocab, HEADER, 1, check_lines=False, form=FormRules(restate=0.0))
+    assert "K" not in g.allowed(0) and "G" in g.allowed(0)
+    feed(g, "GABc|dcBA|\n")
+    assert "K" in g.allowed(0)                       # a key change once there is music
+    free = AbcGuide(vocab, HEADER, 1, check_lines=False)
+    assert "K" in free.allowed(0)
+
+
 @pytest.mark.parametrize("letter", ["Z", "z", "x", "y"])
 def test_a_rest_or_decoration_letter_opening_a_body_line_is_not_a_field(vocab, letter):
     g = AbcGuide(vocab, HEADER, 1)

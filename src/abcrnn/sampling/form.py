@@ -291,6 +291,9 @@ def line_start(rules: FormRules, r, chars: frozenset, fields: frozenset) -> set[
         start = symbols.line_start(start, r.text, fields)
         if not (r.place.just_closed or r.place.parts_closed + r.place.bars == 0):
             start.discard("P")              # a part label ("P:B") closes a part
+        if not r.text[r.body_start:].strip():
+            start.discard("K")              # the header's key, changed before any music (make
+            # demo's "K:Dmix" then "K:D"; no tune of the bundled corpus or Ryan's Mammoth does)
     empty = r.open_bar(r.text).duration == 0      # no music since the last bar line
     if r.no_end or not (empty and may_end(rules, r.place)):
         start.discard("<")                  # after a refused ending, or mid-part: more music
