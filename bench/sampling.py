@@ -72,10 +72,15 @@ def measure(tunes: int, rounds: int) -> dict:
                     if neighbour is not None:
                         neighbour.kill()
                         neighbour.wait()
-    return {f"{load}, {threads} thread{'s' * (threads > 1)}": {
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "all_seconds": [round(r["seconds"], 2) for r in runs],
-        "ended": runs[0]["ended"], "chars": runs[0]["chars"]} for (load, threads), runs in got.items()}
+    return {f"{load}, {threads} thread{'s' * (threads > 1)}": summary(runs)
+            for (load, threads), runs in got.items()}
+
+
+def summary(runs: list[dict]) -> dict:
+    """The median of a setting's rounds (the text is the same every round)."""
+    return {"seconds": statistics.median(r["seconds"] for r in runs),
+            "all_seconds": [round(r["seconds"], 2) for r in runs],
+            "ended": runs[0]["ended"], "chars": runs[0]["chars"]}
 
 
 def side_by_side(other: Path, tunes: int, rounds: int) -> dict:
@@ -85,9 +90,7 @@ def side_by_side(other: Path, tunes: int, rounds: int) -> dict:
     for _ in range(rounds):
         for name, src in trees.items():
             got[name].append(run_one(2, tunes, src))
-    return {name: {"seconds": statistics.median(r["seconds"] for r in runs),
-                   "all_seconds": [round(r["seconds"], 2) for r in runs],
-                   "ended": runs[0]["ended"], "chars": runs[0]["chars"]} for name, runs in got.items()}
+    return {name: summary(runs) for name, runs in got.items()}
 
 
 def table(result: dict, tunes: int) -> str:

@@ -205,7 +205,7 @@ class AbcGuide:
         """After a refusal, a way out of a place no draw goes on from (the redraws of the
         tunes whose budget ran out went there, ~800 refusals each on Ryan's Mammoth): BAR
         when every character the rules allow, or max_char_tries in a row, have been refused
-        (a full bar after ``\\``, a bar left 1/3 short by a tuplet), LINE after
+        (a full bar after ``\\``, a bar a tuplet left unfillable), LINE after
         LINE_REFUSALS in one line (a bar begun on the line before stays); 0: go on."""
         r.line_refused += 1
         if r.line_refused > LINE_REFUSALS and r.line_tries < self.max_line_tries:

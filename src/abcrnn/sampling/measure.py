@@ -6,6 +6,9 @@ from abcrnn.sampling import barlines, checks, form, lengths, symbols
 from abcrnn.sampling.barlines import BARLINE_CHARS
 from abcrnn.sampling.row import Row
 
+# what may still come of the note before: its length, an octave mark, a broken rhythm
+NOTE_GOES_ON = lengths.LENGTH_CHARS | frozenset("',<>")
+
 
 def fits(rules: form.FormRules, r: Row, before: str, ch: str) -> bool:
     """Does ``ch`` keep the current bar within its measure, and write a bar line the
@@ -40,7 +43,7 @@ def fits(rules: form.FormRules, r: Row, before: str, ch: str) -> bool:
     judged = True if opens_bar else lengths.fits(r, before, ch) if rules.folk else None
     if judged is not None:                # a digit or "/": does the length it begins fit?
         return judged
-    if rules.folk and ch not in lengths.LENGTH_CHARS | set("',<>") and unfillable(r, before):
+    if rules.folk and ch not in NOTE_GOES_ON and unfillable(r, before):
         return False                      # the note before is over: its bar can never fill
     bar = r.open_bar(before + ch)
     return bar.expected is None or bar.duration < bar.expected or (
